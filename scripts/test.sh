@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The whole test suite, from a clean clone: starts RabbitMQ and PostgreSQL if they
+# are not running, then format, lint, unit + integration tests (including the slow
+# fault-injection group), the labelled-set checks and the Helm chart checks.
+#   scripts/test.sh           everything (what CI runs)
+#   scripts/test.sh --quick   skip the slow group and the chart checks
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quick=${1:-}
+shared=${DMUMATCH_SHARED:-../shared}
+
+services_up() {
+  pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null
+}
+if ! services_up; then
+  echo "== starting RabbitMQ and PostgreSQL" >&2
+  if [[ $(id -u) == 0 ]]; then "$shared/services/start-services.sh" >/dev/null
+  else sudo "$shared/services/start-services.sh" >/dev/null; fi
+fi
+
+echo "== cargo fmt --check" >&2
+cargo fmt --all -- --check
+echo "== cargo clippy" >&2
+cargo clippy --all-targets --locked -- -D warnings
+
+echo "== tests" >&2
+if command -v cargo-nextest >/dev/null; then
+  if [[ $quick == --quick ]]; then cargo nextest run --locked
+  else cargo nextest run --locked --run-ignored all; fi
+else
+  if [[ $quick == --quick ]]; then cargo test --locked
+  else cargo test --locked -- --include-ignored; fi
+fi
+
+bin=target/debug/dmumatch
+if [[ -d $shared/tools ]]; then
+  echo "== labelled sets (../shared)" >&2
+  python3 "$shared/tools/check_titles.py" "$bin" "$shared/data/titles_dev.csv" --min-function 0.9 --min-seniority 0.9 | tail -n 5
+  python3 "$shared/tools/check_scenarios.py" "$bin" "$shared/data/scenarios_dev.ndjson" | tail -n 3
+fi
+
+if [[ $quick != --quick && -x scripts/helm-check.sh ]]; then
+  echo "== helm chart" >&2
+  scripts/helm-check.sh
+fi
+echo "== all checks passed" >&2

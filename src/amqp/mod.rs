@@ -1,0 +1,1 @@
+//! AMQP adapter: topology, consumers, publisher. SKELETON, being built (issue #4).

@@ -1,0 +1,205 @@
+//! The wire schema (`proto/dmumatch/v1`), generated at build time: prost types
+//! for protobuf and pbjson serde impls for the canonical proto3 JSON mapping,
+//! plus the codec both the worker and the CLI use.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use prost::Message;
+use serde::de::DeserializeOwned;
+
+#[allow(clippy::all, clippy::pedantic)]
+mod generated {
+    include!(concat!(env!("OUT_DIR"), "/dmumatch.v1.rs"));
+    include!(concat!(env!("OUT_DIR"), "/dmumatch.v1.serde.rs"));
+}
+pub use generated::*;
+
+pub const CONTENT_TYPE_PROTOBUF: &str = "application/x-protobuf";
+pub const CONTENT_TYPE_JSON: &str = "application/json";
+
+/// `google.protobuf.Timestamp`, with the canonical JSON form (RFC 3339, `Z`).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Message)]
+pub struct Timestamp {
+    #[prost(int64, tag = "1")]
+    pub seconds: i64,
+    #[prost(int32, tag = "2")]
+    pub nanos: i32,
+}
+
+impl Timestamp {
+    pub fn to_datetime(self) -> Option<DateTime<Utc>> {
+        DateTime::from_timestamp(self.seconds, u32::try_from(self.nanos).ok()?)
+    }
+}
+
+impl From<DateTime<Utc>> for Timestamp {
+    fn from(t: DateTime<Utc>) -> Self {
+        Timestamp {
+            seconds: t.timestamp(),
+            nanos: t.timestamp_subsec_nanos() as i32,
+        }
+    }
+}
+
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let t = self
+            .to_datetime()
+            .ok_or_else(|| serde::ser::Error::custom("timestamp out of range"))?;
+        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&s)
+            .map(|t| Timestamp::from(t.with_timezone(&Utc)))
+            .map_err(|e| serde::de::Error::custom(format!("invalid RFC 3339 timestamp {s:?}: {e}")))
+    }
+}
+
+/// Why a message body could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("invalid protobuf: {0}")]
+    Protobuf(#[from] prost::DecodeError),
+    #[error("invalid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("unsupported content type {0:?}")]
+    ContentType(String),
+    #[error("not decodable as JSON ({json}) nor as protobuf ({protobuf})")]
+    Neither {
+        json: serde_json::Error,
+        protobuf: prost::DecodeError,
+    },
+}
+
+/// Canonical proto3 JSON → message. `null` means "not set" for every field, as
+/// the proto3 JSON mapping says; pbjson only accepts it for message fields, so a
+/// body that fails the fast path is retried with its nulls removed.
+pub fn from_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Error> {
+    match serde_json::from_slice(body) {
+        Ok(v) => Ok(v),
+        Err(first) => {
+            let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(body) else {
+                return Err(first);
+            };
+            if !strip_nulls(&mut value) {
+                return Err(first);
+            }
+            serde_json::from_value(value)
+        }
+    }
+}
+
+/// Removes `null` object members (recursively); says whether it removed any.
+fn strip_nulls(v: &mut serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Object(map) => {
+            let before = map.len();
+            map.retain(|_, v| !v.is_null());
+            let mut changed = map.len() != before;
+            for v in map.values_mut() {
+                changed |= strip_nulls(v);
+            }
+            changed
+        }
+        serde_json::Value::Array(items) => items.iter_mut().fold(false, |c, v| strip_nulls(v) | c),
+        _ => false,
+    }
+}
+
+/// Decodes a message body by its AMQP `content_type`; a missing one is tried as
+/// JSON, then as protobuf (contract).
+pub fn decode<T: Message + Default + DeserializeOwned>(
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<T, DecodeError> {
+    // "application/json; charset=utf-8" is still JSON.
+    let media = content_type.map(|c| c.split(';').next().unwrap_or("").trim());
+    match media {
+        Some(CONTENT_TYPE_JSON) => Ok(from_json(body)?),
+        Some(CONTENT_TYPE_PROTOBUF) => Ok(T::decode(body)?),
+        None | Some("") => from_json(body).or_else(|json| {
+            T::decode(body).map_err(|protobuf| DecodeError::Neither { json, protobuf })
+        }),
+        Some(other) => Err(DecodeError::ContentType(other.to_owned())),
+    }
+}
+
+/// The wire encodings dmumatch writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    #[default]
+    Protobuf,
+    Json,
+}
+
+impl Encoding {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Protobuf => CONTENT_TYPE_PROTOBUF,
+            Encoding::Json => CONTENT_TYPE_JSON,
+        }
+    }
+
+    pub fn encode<T: Message + serde::Serialize>(self, msg: &T) -> Vec<u8> {
+        match self {
+            Encoding::Protobuf => msg.encode_to_vec(),
+            // Serializing generated types to a Vec cannot fail: no maps with
+            // non-string keys, no non-finite floats we produce.
+            Encoding::Json => serde_json::to_vec(msg).expect("generated types serialize"),
+        }
+    }
+}
+
+impl std::str::FromStr for Encoding {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "protobuf" | CONTENT_TYPE_PROTOBUF => Ok(Encoding::Protobuf),
+            "json" | CONTENT_TYPE_JSON => Ok(Encoding::Json),
+            _ => Err(format!("unknown encoding {s:?} (protobuf or json)")),
+        }
+    }
+}
+
+/// Full message names, for the AMQP `type` property.
+pub mod type_name {
+    pub const CONTACT_EVENT: &str = "dmumatch.v1.ContactEvent";
+    pub const CAMPAIGN_EVENT: &str = "dmumatch.v1.CampaignEvent";
+    pub const DECISION_EVENT: &str = "dmumatch.v1.DecisionEvent";
+}
+
+/// Routing keys = the oneof case (contract).
+impl contact_event::Event {
+    pub fn routing_key(&self) -> &'static str {
+        match self {
+            contact_event::Event::ContactCreated(_) => "contact.created",
+            contact_event::Event::ContactUpdated(_) => "contact.updated",
+            contact_event::Event::ContactObjected(_) => "contact.objected",
+            contact_event::Event::ContactErased(_) => "contact.erased",
+            contact_event::Event::ContactConsentChanged(_) => "contact.consent_changed",
+        }
+    }
+}
+
+impl campaign_event::Event {
+    pub fn routing_key(&self) -> &'static str {
+        match self {
+            campaign_event::Event::CampaignPlanned(_) => "campaign.planned",
+            campaign_event::Event::CampaignUpdated(_) => "campaign.updated",
+            campaign_event::Event::CampaignCancelled(_) => "campaign.cancelled",
+        }
+    }
+}
+
+impl decision_event::Event {
+    pub fn routing_key(&self) -> &'static str {
+        match self {
+            decision_event::Event::ContactEnriched(_) => "contact.enriched",
+            decision_event::Event::EligibilityDecided(_) => "eligibility.decided",
+            decision_event::Event::CampaignAudienceEvaluated(_) => "campaign.audience_evaluated",
+        }
+    }
+}
