@@ -106,7 +106,8 @@ fi
 
 # ------------------------------------------------------------------ lint
 step "yamllint (chart values, ci values, fixture)"
-"$venv/bin/yamllint" --strict -d '{extends: default, rules: {line-length: disable, document-start: disable, indentation: {indent-sequences: whatever}}}' \
+yamllint_config='{extends: default, rules: {line-length: disable, document-start: disable, indentation: {indent-sequences: whatever}}}'
+"$venv/bin/yamllint" --strict -d "$yamllint_config" \
   "$chart/Chart.yaml" "$chart/values.yaml" "$chart"/ci/*-values.yaml
 "$venv/bin/check-jsonschema" --check-metaschema "$chart/values.schema.json" "$chart"/ci/schemas/*.json >/dev/null
 
@@ -201,7 +202,7 @@ if ! diff -u <(grep -v '^## ' "$FIXTURE") "$out/fixture.yaml" >"$out/fixture.dif
   cat "$out/fixture.diff" >&2
   die "the render differs from $FIXTURE (if intended: UPDATE_FIXTURES=1 scripts/helm-check.sh)"
 fi
-"$venv/bin/yamllint" -d '{extends: relaxed, rules: {line-length: disable}}' "$FIXTURE"
+"$venv/bin/yamllint" --strict -d "$yamllint_config" "$FIXTURE"
 
 # ------------------------------------------------------------------ consistency
 step "chart ↔ src/config.rs ↔ docs, values ↔ schema ↔ README, dashboard, definitions"
@@ -213,6 +214,6 @@ check version
 "$py" deploy/rabbitmq/definitions.py --verify-live
 
 printf '== helm-check: all passed in %ss (helm %s, %s, %s, %s)\n' "$((SECONDS - started))" "$HELM_VERSION" \
-  "$("$venv/bin/kubernetes-validate" --version 2>&1 | tr -d '\n')" \
+  "kubernetes-validate $("$venv/bin/kubernetes-validate" --version 2>&1 | tr -d '\n')" \
   "$("$venv/bin/check-jsonschema" --version | sed 's/, version / /')" \
   "$("$venv/bin/yamllint" --version)" >&2
