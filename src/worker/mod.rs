@@ -1,5 +1,9 @@
 //! `dmumatch worker`: RabbitMQ in, PostgreSQL state, decision events out.
-//! SKELETON, being built (issue #4).
+
+pub mod decide;
+pub mod decode;
+pub mod metrics;
+pub mod process;
 
 use crate::config::WorkerConfig;
 
