@@ -139,7 +139,11 @@ CREATE TABLE outbox (
     content_type   text        NOT NULL,
     payload        bytea       NOT NULL,
     created_at     timestamptz NOT NULL DEFAULT now(),
-    published_at   timestamptz
+    published_at   timestamptz,
+    -- A nacked, unconfirmed or unroutable message is retried later, with
+    -- backoff, without holding up the rows behind it.
+    attempts       integer     NOT NULL DEFAULT 0,
+    retry_at       timestamptz
 );
 CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL;
 CREATE INDEX outbox_published_at ON outbox (published_at) WHERE published_at IS NOT NULL;

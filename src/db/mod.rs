@@ -201,20 +201,23 @@ const MIGRATION_LOCK: i64 = 0x646d_756d_6967;
 
 /// `dmumatch migrate`: create the database if missing, apply `migrations/`.
 pub async fn migrate(connections: &Connections) -> anyhow::Result<()> {
+    Ok(migrate_database(connections).await?)
+}
+
+/// Creates the database if missing and applies the migrations, one replica
+/// at a time.
+pub async fn migrate_database(connections: &Connections) -> Result<(), DbError> {
     create_database_if_missing(connections).await?;
     let config = parse_url(&connections.database_url)?;
     let mut client = connect_one(&config, connections.ca_file.as_deref()).await?;
     client
         .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
         .await?;
-    let result = embedded::migrations::runner()
-        .run_async(&mut client)
-        .await
-        .map_err(|e| DbError::Schema(format!("migration failed: {e}")));
+    let result = embedded::migrations::runner().run_async(&mut client).await;
     let _ = client
         .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
         .await;
-    let report = result?;
+    let report = result.map_err(|e| DbError::Schema(format!("migration failed: {e}")))?;
     for m in report.applied_migrations() {
         tracing::info!(version = m.version(), name = m.name(), "applied migration");
     }

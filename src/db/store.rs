@@ -825,8 +825,9 @@ pub async fn outbox_claim(txn: &Transaction<'_>, limit: i64) -> Result<Vec<Outbo
     let stmt = txn
         .prepare_cached(
             "SELECT id, event_id::text, routing_key, type, content_type, payload, created_at \
-             FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1 \
-             FOR UPDATE SKIP LOCKED",
+             FROM outbox WHERE published_at IS NULL \
+               AND (retry_at IS NULL OR retry_at <= now()) \
+             ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
         )
         .await?;
     let rows = txn.query(&stmt, &[&limit]).await?;
@@ -855,6 +856,23 @@ pub async fn outbox_mark_published(txn: &Transaction<'_>, ids: &[i64]) -> Result
     Ok(())
 }
 
+/// Rows the broker did not take: retried after a delay that doubles with
+/// each attempt (1 s up to 5 min).
+pub async fn outbox_retry_later(txn: &Transaction<'_>, ids: &[i64]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let stmt = txn
+        .prepare_cached(
+            "UPDATE outbox SET attempts = attempts + 1, \
+                 retry_at = now() + make_interval(secs => least(300, power(2, attempts))) \
+             WHERE id = ANY($1)",
+        )
+        .await?;
+    txn.execute(&stmt, &[&ids]).await?;
+    Ok(())
+}
+
 /// Unpublished outbox rows.
 pub async fn outbox_backlog(client: &impl GenericClient) -> Result<i64> {
     let stmt = client
@@ -863,23 +881,25 @@ pub async fn outbox_backlog(client: &impl GenericClient) -> Result<i64> {
     Ok(client.query_one(&stmt, &[]).await?.get(0))
 }
 
-/// Deletes published outbox rows and inbox rows older than the cut-offs;
-/// returns (outbox rows, inbox rows) deleted.
+/// Deletes outbox rows published more than `outbox_secs` ago and inbox rows
+/// older than `inbox_secs` (by the database's clock); returns (outbox rows,
+/// inbox rows) deleted.
 pub async fn purge(
     client: &impl GenericClient,
-    outbox_before: DateTime<Utc>,
-    inbox_before: DateTime<Utc>,
+    outbox_secs: f64,
+    inbox_secs: f64,
 ) -> Result<(u64, u64)> {
     let outbox = client
         .execute(
-            "DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1",
-            &[&outbox_before],
+            "DELETE FROM outbox WHERE published_at IS NOT NULL \
+               AND published_at < now() - make_interval(secs => $1)",
+            &[&outbox_secs],
         )
         .await?;
     let inbox = client
         .execute(
-            "DELETE FROM inbox WHERE processed_at < $1",
-            &[&inbox_before],
+            "DELETE FROM inbox WHERE processed_at < now() - make_interval(secs => $1)",
+            &[&inbox_secs],
         )
         .await?;
     Ok((outbox, inbox))

@@ -458,6 +458,14 @@ pub async fn contacts(ctx: &Ctx, queue: &str, events: &[&ContactInbound]) -> Res
     Ok(outcomes)
 }
 
+/// A campaign's state while its batch is applied.
+struct CampaignSlot<'a> {
+    stored: StoredCampaign,
+    changed: bool,
+    /// Routing key and event id of the last event that changed it.
+    trigger: Option<(&'static str, &'a str)>,
+}
+
 /// Campaign events: store, then decide the whole audience of each campaign
 /// that is new or changed and active.
 pub async fn campaigns(
@@ -482,7 +490,7 @@ pub async fn campaigns(
         .collect();
     ids.sort_unstable();
     ids.dedup();
-    let mut slots: BTreeMap<String, (StoredCampaign, bool, Option<(&str, &str)>)> = ids
+    let mut slots: BTreeMap<String, CampaignSlot<'_>> = ids
         .iter()
         .map(|id| {
             let empty = StoredCampaign {
@@ -493,18 +501,29 @@ pub async fn campaigns(
                 active: false,
                 cancelled_at: None,
             };
-            ((*id).to_owned(), (empty, false, None))
+            (
+                (*id).to_owned(),
+                CampaignSlot {
+                    stored: empty,
+                    changed: false,
+                    trigger: None,
+                },
+            )
         })
         .collect();
     for row in store::load_campaigns(&txn, &ids).await? {
         if let Some(slot) = slots.get_mut(&row.campaign_id) {
-            slot.0 = row;
+            slot.stored = row;
         }
     }
     for &i in &todo {
         let e = events[i];
         let id = decode::campaign_id(&e.event);
-        let (stored, changed, trigger) = slots.get_mut(id).expect("slot per campaign");
+        let CampaignSlot {
+            stored,
+            changed,
+            trigger,
+        } = slots.get_mut(id).expect("slot per campaign");
         match &e.event {
             Event::CampaignPlanned(pb::CampaignPlanned { campaign })
             | Event::CampaignUpdated(pb::CampaignUpdated { campaign }) => {
@@ -534,15 +553,18 @@ pub async fn campaigns(
     }
     let writes: Vec<StoredCampaign> = slots
         .values()
-        .filter(|(_, changed, _)| *changed)
-        .map(|(s, _, _)| s.clone())
+        .filter(|s| s.changed)
+        .map(|s| s.stored.clone())
         .collect();
     store::upsert_campaigns(&txn, &writes).await?;
     let mut wrote_outbox = false;
-    for (stored, changed, trigger) in slots.values() {
-        let (true, true, Some(data), Some((kind, event_id))) =
-            (*changed, stored.active, &stored.data, trigger)
-        else {
+    for slot in slots.values() {
+        let (true, true, Some(data), Some((kind, event_id))) = (
+            slot.changed,
+            slot.stored.active,
+            &slot.stored.data,
+            slot.trigger,
+        ) else {
             continue;
         };
         let campaign = pb::Campaign::decode(data.as_slice()).map_err(corrupt)?;
