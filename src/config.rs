@@ -197,6 +197,19 @@ impl WorkerConfig {
         if self.batch_size == 0 || self.fanout_page == 0 || self.confirm_window == 0 {
             return Err("batch size, fan-out page and confirm window must be above 0".into());
         }
+        let t = &self.topology;
+        for name in [
+            &t.crm_exchange,
+            &t.campaign_exchange,
+            &t.decisions_exchange,
+            &t.queue_prefix,
+        ] {
+            // AMQP names are short strings (255 bytes), and queue names add
+            // suffixes such as ".contact-rights.dlq".
+            if name.is_empty() || name.len() > 200 {
+                return Err(format!("exchange or queue name {name:?}: 1 to 200 bytes"));
+            }
+        }
         if usize::from(self.prefetch) < self.batch_size {
             // A batch could never fill: every batch would wait the whole batch_wait.
             return Err(format!(

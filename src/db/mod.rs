@@ -150,12 +150,26 @@ async fn connect_one(
     config: &tokio_postgres::Config,
     ca_file: Option<&Path>,
 ) -> Result<Client, DbError> {
+    let missing = |e: tokio_postgres::Error| {
+        if e.code() == Some(&SqlState::INVALID_CATALOG_NAME) {
+            DbError::Schema(format!(
+                "database {:?} does not exist: run `dmumatch migrate` \
+                 (or set DMUMATCH_MIGRATE_ON_START=true)",
+                config.get_dbname().unwrap_or_default()
+            ))
+        } else {
+            e.into()
+        }
+    };
     if config.get_ssl_mode() == SslMode::Require {
-        let (client, connection) = config.connect(rustls_connector(ca_file)?).await?;
+        let (client, connection) = config
+            .connect(rustls_connector(ca_file)?)
+            .await
+            .map_err(missing)?;
         tokio::spawn(connection);
         Ok(client)
     } else {
-        let (client, connection) = config.connect(NoTls).await?;
+        let (client, connection) = config.connect(NoTls).await.map_err(missing)?;
         tokio::spawn(connection);
         Ok(client)
     }
@@ -237,13 +251,26 @@ pub fn expected_schema_version() -> i32 {
 /// Refuses a schema older than this binary's migrations.
 pub async fn check_schema(connections: &Connections) -> Result<(), DbError> {
     let config = parse_url(&connections.database_url)?;
-    let mut client = connect_one(&config, connections.ca_file.as_deref()).await?;
-    let applied = embedded::migrations::runner()
-        .get_last_applied_migration_async(&mut client)
-        .await
-        .map_err(|e| DbError::Schema(format!("reading the schema version: {e}")))?
-        .map(|m| m.version())
-        .unwrap_or(0);
+    let client = connect_one(&config, connections.ca_file.as_deref()).await?;
+    // refinery's own history table; absent = nothing applied.
+    let has_history: bool = client
+        .query_one(
+            "SELECT to_regclass('refinery_schema_history') IS NOT NULL",
+            &[],
+        )
+        .await?
+        .get(0);
+    let applied: i32 = if has_history {
+        client
+            .query_one(
+                "SELECT COALESCE(max(version), 0) FROM refinery_schema_history",
+                &[],
+            )
+            .await?
+            .get(0)
+    } else {
+        0
+    };
     let expected = expected_schema_version();
     if applied < expected {
         return Err(DbError::Schema(format!(

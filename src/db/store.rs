@@ -364,7 +364,7 @@ pub struct ErasedHash {
 }
 
 /// Deletes the contacts' personal data (contact row, suppressions and
-/// consents received for them) and keeps the hashes.
+/// consents received for them, enrichment events) and keeps the hashes.
 pub async fn erase_contacts(
     txn: &Transaction<'_>,
     ids: &[&str],
@@ -377,6 +377,10 @@ pub async fn erase_contacts(
         "DELETE FROM contacts WHERE contact_id = ANY($1)",
         "DELETE FROM suppressions WHERE contact_id = ANY($1)",
         "DELETE FROM consents WHERE contact_id = ANY($1)",
+        // Enrichment events carry title words: not kept, and not sent after
+        // the erasure either.
+        "DELETE FROM outbox WHERE aggregate_type = 'contact' \
+           AND routing_key = 'contact.enriched' AND aggregate_id = ANY($1)",
     ] {
         let stmt = txn.prepare_cached(sql).await?;
         txn.execute(&stmt, &[&ids]).await?;

@@ -481,7 +481,7 @@ impl Drop for TestApp {
     }
 }
 
-async fn cleanup_names(config: &WorkerConfig, db: &str) {
+pub async fn cleanup_names(config: &WorkerConfig, db: &str) {
     if let Ok(conn) = Connection::connect(AMQP_URL, ConnectionProperties::default()).await {
         let t = &config.topology;
         for q in [t.contacts_queue(), t.rights_queue(), t.campaigns_queue()] {
@@ -511,6 +511,27 @@ async fn cleanup_names(config: &WorkerConfig, db: &str) {
     let _ = admin
         .batch_execute(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
         .await;
+}
+
+/// Removes a test's names (and database, if any) when dropped, even after a
+/// failed assertion.
+pub struct Cleanup {
+    pub config: WorkerConfig,
+    pub db: String,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let (config, db) = (self.config.clone(), self.db.clone());
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(cleanup_names(&config, &db));
+        })
+        .join();
+    }
 }
 
 /// A minimal HTTP/1.1 GET: (status, body).

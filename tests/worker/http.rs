@@ -123,3 +123,49 @@ async fn a_graceful_stop_requeues_what_it_has_not_started_and_loses_nothing() {
     assert_eq!(app.count("SELECT count(*) FROM contacts").await, N);
     app.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_refuses_a_database_it_has_not_migrated() {
+    let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let mut config = dmumatch::config::WorkerConfig::from_env();
+    config.connections.amqp_url = AMQP_URL.into();
+    config.connections.database_url = format!("{PG}/{prefix}");
+    config.http_addr = "127.0.0.1:0".parse().unwrap();
+    config.topology.queue_prefix = prefix.clone();
+    config.migrate_on_start = false;
+    let _cleanup = Cleanup {
+        config: config.clone(),
+        db: prefix.clone(),
+    };
+    let run = |config| async move {
+        let stop = tokio_util::sync::CancellationToken::new();
+        let worker = dmumatch::worker::Worker::start(config, stop).await.unwrap();
+        tokio::time::timeout(WAIT, worker.stopped())
+            .await
+            .expect("the worker gives up at once")
+            .unwrap_err()
+            .to_string()
+    };
+    // No database at all.
+    let err = run(config.clone()).await;
+    assert!(
+        err.contains("does not exist") && err.contains("dmumatch migrate"),
+        "{err}"
+    );
+    // A database without the schema.
+    connect("postgres")
+        .await
+        .batch_execute(&format!("CREATE DATABASE \"{prefix}\""))
+        .await
+        .unwrap();
+    let err = run(config.clone()).await;
+    assert!(
+        err.contains("version 0") && err.contains("dmumatch migrate"),
+        "{err}"
+    );
+    // `dmumatch migrate` does it; then the worker starts.
+    dmumatch::db::migrate(&config.connections).await.unwrap();
+    dmumatch::db::check_schema(&config.connections)
+        .await
+        .unwrap();
+}

@@ -219,6 +219,7 @@ async fn erasure_keeps_only_hashes_and_a_reimport_stays_suppressed() {
         "SELECT count(*) FROM contacts",
         "SELECT count(*) FROM suppressions",
         "SELECT count(*) FROM consents",
+        "SELECT count(*) FROM outbox WHERE routing_key = 'contact.enriched'",
     ] {
         assert_eq!(app.count(sql).await, 0, "{sql}");
     }

@@ -6,44 +6,23 @@ use dmumatch::amqp::topology;
 use dmumatch::config::{Topology, WorkerConfig};
 use lapin::{
     BasicProperties, Connection, ConnectionProperties,
-    options::{
-        BasicGetOptions, BasicPublishOptions, BasicRejectOptions, ExchangeDeleteOptions,
-        QueueDeleteOptions,
-    },
+    options::{BasicGetOptions, BasicPublishOptions, BasicRejectOptions},
 };
 
-use crate::helpers::AMQP_URL;
+use crate::helpers::{AMQP_URL, Cleanup};
 
-fn names(delivery_limit: u32) -> Topology {
+/// Fresh names, removed again when the guard drops (also on failure).
+fn names(delivery_limit: u32) -> (Topology, Cleanup) {
     let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let mut t = WorkerConfig::from_env().topology;
+    let mut config = WorkerConfig::from_env();
+    let t = &mut config.topology;
     t.crm_exchange = format!("{prefix}.crm.events");
     t.campaign_exchange = format!("{prefix}.campaign.events");
     t.decisions_exchange = format!("{prefix}.dmu.decisions");
-    t.queue_prefix = prefix;
+    t.queue_prefix = prefix.clone();
     t.delivery_limit = delivery_limit;
-    t
-}
-
-async fn remove(conn: &Connection, t: &Topology) {
-    let ch = conn.create_channel().await.unwrap();
-    for q in topology::input_queues(t) {
-        for name in [q.name.clone(), Topology::dead_letter_queue(&q.name)] {
-            ch.queue_delete(name.as_str().into(), QueueDeleteOptions::default())
-                .await
-                .unwrap();
-        }
-    }
-    for x in [
-        &t.crm_exchange,
-        &t.campaign_exchange,
-        &t.decisions_exchange,
-        &t.dead_letter_exchange(),
-    ] {
-        ch.exchange_delete(x.as_str().into(), ExchangeDeleteOptions::default())
-            .await
-            .unwrap();
-    }
+    let t = t.clone();
+    (t, Cleanup { config, db: prefix })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,7 +30,7 @@ async fn declaration_is_idempotent_and_rejected_messages_reach_the_dlq() {
     let conn = Connection::connect(AMQP_URL, ConnectionProperties::default())
         .await
         .unwrap();
-    let t = names(2);
+    let (t, _cleanup) = names(2);
     let first = topology::declare(&conn, &t).await.unwrap();
     // RabbitMQ 3.10+ with the stream_queue feature flag (this machine's).
     assert!(first.at_least_once);
@@ -123,5 +102,4 @@ async fn declaration_is_idempotent_and_rejected_messages_reach_the_dlq() {
     }
     letters.sort();
     assert_eq!(letters, [b"redelivered".to_vec(), b"rejected".to_vec()]);
-    remove(&conn, &t).await;
 }
