@@ -102,6 +102,18 @@ pub async fn lock_existing_contacts(txn: &Transaction<'_>, ids: &[&str]) -> Resu
     Ok(())
 }
 
+/// Deletes id-only rows (no data) of these contacts.
+pub async fn delete_empty_contacts(txn: &Transaction<'_>, ids: &[&str]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let stmt = txn
+        .prepare_cached("DELETE FROM contacts WHERE contact_id = ANY($1) AND data IS NULL")
+        .await?;
+    txn.execute(&stmt, &[&ids]).await?;
+    Ok(())
+}
+
 /// A contact row as stored.
 #[derive(Debug, Clone)]
 pub struct StoredContact {

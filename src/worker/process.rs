@@ -261,8 +261,18 @@ pub async fn contacts(ctx: &Ctx, queue: &str, events: &[&ContactInbound]) -> Res
                     outcomes[i] = Outcome::Stale;
                     continue;
                 }
+                let id_erased_at = erased.get(&id_hash(id)).copied();
+                if slot.contact.is_none()
+                    && let (Some(at), Some(occurred)) = (id_erased_at, e.occurred_at)
+                    && occurred <= at
+                {
+                    // Older than the erasure of this id: it arrived late
+                    // (another queue, a redelivery), it is not a re-import.
+                    outcomes[i] = Outcome::Stale;
+                    continue;
+                }
                 strip_names(&mut c);
-                let erased_at = erased.get(&id_hash(id)).copied().or_else(|| {
+                let erased_at = id_erased_at.or_else(|| {
                     (!c.email.trim().is_empty())
                         .then(|| erased.get(&email_hash(&c.email)).copied())
                         .flatten()
@@ -280,6 +290,14 @@ pub async fn contacts(ctx: &Ctx, queue: &str, events: &[&ContactInbound]) -> Res
                 slot.occurred_at = e.occurred_at;
                 slot.contact = Some(c);
                 slot.write_contact = true;
+            }
+            Event::ContactObjected(_) | Event::ContactConsentChanged(_)
+                if slot.contact.is_none() && erased.contains_key(&id_hash(id)) =>
+            {
+                // About an erased contact: keeping it would keep its id. Its
+                // erasure suppression covers everything if it comes back.
+                outcomes[i] = Outcome::Processed;
+                continue;
             }
             Event::ContactObjected(o) => {
                 let s = o.suppression.clone().expect("validated on decode");
@@ -400,6 +418,14 @@ pub async fn contacts(ctx: &Ctx, queue: &str, events: &[&ContactInbound]) -> Res
         .flat_map(|s| std::mem::take(&mut s.new_consents))
         .collect();
     store::insert_consents(&txn, &consents).await?;
+    // Id-only rows that hold nothing (created to lock, e.g. for an event about
+    // an erased contact) are not kept.
+    let empty: Vec<&str> = slots
+        .iter()
+        .filter(|(_, s)| s.contact.is_none() && s.suppressions.is_empty() && s.consents.is_empty())
+        .map(|(id, _)| *id)
+        .collect();
+    store::delete_empty_contacts(&txn, &empty).await?;
 
     // Decisions.
     let campaigns = Campaigns::decode(store::active_campaigns(&txn).await?).map_err(corrupt)?;

@@ -271,11 +271,45 @@ async fn erasure_keeps_only_hashes_and_a_reimport_stays_suppressed() {
         pb::Suppression::decode(s.as_slice()).unwrap(),
         erasure_suppression(erased_at)
     );
-    // And under the same id (another email): suppressed too, once.
+    // Events about the erased id that come late change nothing and keep
+    // nothing: an objection, and an update from before the erasure.
+    app.publish_contact(&objected("c-1", objection()), Encoding::Protobuf)
+        .await;
+    let mut old = updated(contact("c-1", 4));
+    old.occurred_at = Some((erased_at - chrono::Duration::hours(1)).into());
+    app.publish_contact(&old, Encoding::Protobuf).await;
+    app.wait_count(
+        &format!(
+            "SELECT count(*) FROM inbox WHERE queue = '{}'",
+            app.rights_queue()
+        ),
+        3,
+        WAIT,
+    )
+    .await;
+    app.wait_count(
+        &format!(
+            "SELECT count(*) FROM inbox WHERE queue = '{}'",
+            app.contacts_queue()
+        ),
+        3,
+        WAIT,
+    )
+    .await;
+    assert!(app.quiet(Duration::from_millis(800)).await.is_empty());
+    for sql in [
+        "SELECT count(*) FROM contacts WHERE contact_id = 'c-1'",
+        "SELECT count(*) FROM suppressions WHERE contact_id = 'c-1'",
+    ] {
+        assert_eq!(app.count(sql).await, 0, "{sql}");
+    }
+
+    // A real re-import under the same id (another email): suppressed too, once.
     let mut same_id = contact("c-1", 5);
     same_id.email = "someone.else@acme-test.nl".into();
-    app.publish_contact(&created(same_id), Encoding::Protobuf)
-        .await;
+    let mut again = created(same_id);
+    again.occurred_at = Some((erased_at + chrono::Duration::hours(1)).into());
+    app.publish_contact(&again, Encoding::Protobuf).await;
     app.wait_count(
         "SELECT count(*) FROM suppressions WHERE contact_id = 'c-1' AND reason = 4",
         1,
