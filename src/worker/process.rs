@@ -188,7 +188,6 @@ fn consent_write(contact_id: &str, event_id: &str, c: &pb::Consent) -> ConsentWr
 
 /// Contact events (both contact queues): see the module comment.
 pub async fn contacts(ctx: &Ctx, queue: &str, events: &[&ContactInbound]) -> Result<Vec<Outcome>> {
-    use pb::contact_event::Event;
     let mut client = ctx.pool.get().await?;
     let txn = client.transaction().await?;
     store::lock_shared(&txn).await?;
@@ -199,84 +198,133 @@ pub async fn contacts(ctx: &Ctx, queue: &str, events: &[&ContactInbound]) -> Res
         return Ok(outcomes);
     }
     let decider = ctx.decider();
-
+    let todo: Vec<(usize, &ContactInbound)> = todo.into_iter().map(|i| (i, events[i])).collect();
     let mut ids: Vec<&str> = todo
         .iter()
-        .map(|&i| decode::contact_id(&events[i].event))
+        .map(|(_, e)| decode::contact_id(&e.event))
         .collect();
     ids.sort_unstable();
     ids.dedup();
     store::lock_contacts(&txn, &ids).await?;
 
-    let mut slots: BTreeMap<&str, Slot> = ids.iter().map(|id| (*id, Slot::default())).collect();
-    for row in store::load_contacts(&txn, &ids).await? {
-        let Some(slot) = slots.get_mut(row.contact_id.as_str()) else {
-            continue;
+    let mut batch = ContactBatch::load(&txn, &ids, &ctx.pepper, &todo).await?;
+    for &(i, e) in &todo {
+        outcomes[i] = batch.apply(e, decider.now);
+    }
+    let merged = batch.merged(&decider);
+    batch.write_state(&txn, &merged).await?;
+    let out = batch.decide(&txn, &decider, &merged).await?;
+    store::write(&txn, &out).await?;
+    txn.commit().await?;
+    if !out.outbox.is_empty() {
+        ctx.outbox_written.notify_one();
+    }
+    Ok(outcomes)
+}
+
+/// The contacts of one batch, loaded under their row locks and changed in
+/// memory in delivery order before anything is written.
+struct ContactBatch<'a> {
+    slots: BTreeMap<&'a str, Slot>,
+    /// Erasure hashes known (stored, or erased earlier in this batch).
+    erased: HashMap<Vec<u8>, DateTime<Utc>>,
+    pepper: &'a str,
+}
+
+/// (merged contact, enrichment) per contact to decide.
+type Merged<'a> = HashMap<&'a str, (pb::Contact, Enrichment)>;
+
+impl<'a> ContactBatch<'a> {
+    async fn load(
+        txn: &Transaction<'_>,
+        ids: &[&'a str],
+        pepper: &'a str,
+        todo: &[(usize, &ContactInbound)],
+    ) -> Result<ContactBatch<'a>> {
+        use pb::contact_event::Event;
+        let mut slots: BTreeMap<&str, Slot> = ids.iter().map(|id| (*id, Slot::default())).collect();
+        for row in store::load_contacts(txn, ids).await? {
+            let Some(slot) = slots.get_mut(row.contact_id.as_str()) else {
+                continue;
+            };
+            if let Some(data) = row.data {
+                slot.contact = Some(pb::Contact::decode(data.as_slice()).map_err(corrupt)?);
+                slot.version = row.version;
+                slot.occurred_at = row.occurred_at;
+            }
+        }
+        for (id, data) in store::load_suppressions(txn, ids).await? {
+            if let Some(slot) = slots.get_mut(id.as_str()) {
+                slot.suppressions
+                    .push(pb::Suppression::decode(data.as_slice()).map_err(corrupt)?);
+            }
+        }
+        for (id, data) in store::load_consents(txn, ids).await? {
+            if let Some(slot) = slots.get_mut(id.as_str()) {
+                slot.consents
+                    .push(pb::Consent::decode(data.as_slice()).map_err(corrupt)?);
+            }
+        }
+        let mut batch = ContactBatch {
+            slots,
+            erased: HashMap::new(),
+            pepper,
         };
-        if let Some(data) = row.data {
-            slot.contact = Some(pb::Contact::decode(data.as_slice()).map_err(corrupt)?);
-            slot.version = row.version;
-            slot.occurred_at = row.occurred_at;
+        // Erased before? By id, or by the email of an incoming contact.
+        let mut lookups: Vec<Vec<u8>> = ids.iter().map(|id| batch.id_hash(id)).collect();
+        for (_, e) in todo {
+            if let Event::ContactCreated(pb::ContactCreated { contact: Some(c) })
+            | Event::ContactUpdated(pb::ContactUpdated { contact: Some(c) }) = &e.event
+                && !c.email.trim().is_empty()
+            {
+                lookups.push(batch.email_hash(&c.email));
+            }
         }
-    }
-    for (id, data) in store::load_suppressions(&txn, &ids).await? {
-        if let Some(slot) = slots.get_mut(id.as_str()) {
-            slot.suppressions
-                .push(pb::Suppression::decode(data.as_slice()).map_err(corrupt)?);
-        }
-    }
-    for (id, data) in store::load_consents(&txn, &ids).await? {
-        if let Some(slot) = slots.get_mut(id.as_str()) {
-            slot.consents
-                .push(pb::Consent::decode(data.as_slice()).map_err(corrupt)?);
-        }
+        let refs: Vec<&[u8]> = lookups.iter().map(Vec::as_slice).collect();
+        batch.erased = store::erased(txn, &refs).await?;
+        Ok(batch)
     }
 
-    // Erased before? By id, or by the email of an incoming contact.
-    let id_hash = |id: &str| erasure_hash(&ctx.pepper, "contact_id", id);
-    let email_hash = |email: &str| erasure_hash(&ctx.pepper, "email", &normalise_email(email));
-    let mut lookups: Vec<Vec<u8>> = ids.iter().map(|id| id_hash(id)).collect();
-    for &i in &todo {
-        if let Event::ContactCreated(pb::ContactCreated { contact: Some(c) })
-        | Event::ContactUpdated(pb::ContactUpdated { contact: Some(c) }) = &events[i].event
-            && !c.email.trim().is_empty()
-        {
-            lookups.push(email_hash(&c.email));
-        }
+    fn id_hash(&self, id: &str) -> Vec<u8> {
+        erasure_hash(self.pepper, "contact_id", id)
     }
-    let lookup_refs: Vec<&[u8]> = lookups.iter().map(Vec::as_slice).collect();
-    let mut erased = store::erased(&txn, &lookup_refs).await?;
 
-    for &i in &todo {
-        let e = events[i];
+    fn email_hash(&self, email: &str) -> Vec<u8> {
+        erasure_hash(self.pepper, "email", &normalise_email(email))
+    }
+
+    /// Applies one event to the in-memory state.
+    fn apply(&mut self, e: &ContactInbound, now: DateTime<Utc>) -> Outcome {
+        use pb::contact_event::Event;
         let id = decode::contact_id(&e.event);
-        let slot = slots.get_mut(id).expect("every contact id has a slot");
+        let id_hash = self.id_hash(id);
+        let id_erased_at = self.erased.get(&id_hash).copied();
+        let email_erased_at = |email: &str| {
+            (!email.trim().is_empty())
+                .then(|| self.erased.get(&self.email_hash(email)).copied())
+                .flatten()
+        };
+        let slot = self.slots.get(id).expect("every contact id has a slot");
         match &e.event {
             Event::ContactCreated(pb::ContactCreated { contact })
             | Event::ContactUpdated(pb::ContactUpdated { contact }) => {
                 let mut c = contact.clone().expect("validated on decode");
-                let stale = slot.contact.is_some()
-                    && !newer(c.version, e.occurred_at, slot.version, slot.occurred_at);
-                if stale {
-                    outcomes[i] = Outcome::Stale;
-                    continue;
+                if slot.contact.is_some()
+                    && !newer(c.version, e.occurred_at, slot.version, slot.occurred_at)
+                {
+                    return Outcome::Stale;
                 }
-                let id_erased_at = erased.get(&id_hash(id)).copied();
                 if slot.contact.is_none()
                     && let (Some(at), Some(occurred)) = (id_erased_at, e.occurred_at)
                     && occurred <= at
                 {
                     // Older than the erasure of this id: it arrived late
                     // (another queue, a redelivery), it is not a re-import.
-                    outcomes[i] = Outcome::Stale;
-                    continue;
+                    return Outcome::Stale;
                 }
                 strip_names(&mut c);
-                let erased_at = id_erased_at.or_else(|| {
-                    (!c.email.trim().is_empty())
-                        .then(|| erased.get(&email_hash(&c.email)).copied())
-                        .flatten()
-                });
+                let erased_at = id_erased_at.or_else(|| email_erased_at(&c.email));
+                let slot = self.slots.get_mut(id).expect("slot");
                 if let Some(at) = erased_at
                     && !slot.suppressions.iter().any(is_erasure)
                 {
@@ -292,196 +340,224 @@ pub async fn contacts(ctx: &Ctx, queue: &str, events: &[&ContactInbound]) -> Res
                 slot.write_contact = true;
             }
             Event::ContactObjected(_) | Event::ContactConsentChanged(_)
-                if slot.contact.is_none() && erased.contains_key(&id_hash(id)) =>
+                if slot.contact.is_none() && id_erased_at.is_some() =>
             {
                 // About an erased contact: keeping it would keep its id. Its
                 // erasure suppression covers everything if it comes back.
-                outcomes[i] = Outcome::Processed;
-                continue;
+                return Outcome::Processed;
             }
             Event::ContactObjected(o) => {
                 let s = o.suppression.clone().expect("validated on decode");
+                let slot = self.slots.get_mut(id).expect("slot");
                 slot.new_suppressions
                     .push(suppression_write(id, &e.event_id, &s));
                 slot.suppressions.push(s);
             }
             Event::ContactConsentChanged(k) => {
                 let c = k.consent.clone().expect("validated on decode");
+                let slot = self.slots.get_mut(id).expect("slot");
                 slot.new_consents.push(consent_write(id, &e.event_id, &c));
                 slot.consents.push(c);
             }
             Event::ContactErased(_) => {
-                let at = e.occurred_at.unwrap_or(decider.now);
-                let mut hashes = slot.erasure.take().map(|(_, h)| h).unwrap_or_default();
+                let at = e.occurred_at.unwrap_or(now);
+                let email = slot.contact.as_ref().map(|c| c.email.clone());
+                let mut hashes = self
+                    .slots
+                    .get_mut(id)
+                    .and_then(|s| s.erasure.take())
+                    .map(|(_, h)| h)
+                    .unwrap_or_default();
                 hashes.push(ErasedHash {
-                    hash: id_hash(id),
+                    hash: id_hash,
                     kind: "contact_id",
                     erased_at: at,
                 });
-                if let Some(c) = &slot.contact
-                    && !c.email.trim().is_empty()
-                {
+                if let Some(email) = email.filter(|m| !m.trim().is_empty()) {
                     hashes.push(ErasedHash {
-                        hash: email_hash(&c.email),
+                        hash: self.email_hash(&email),
                         kind: "email",
                         erased_at: at,
                     });
                 }
                 for h in &hashes {
-                    erased.entry(h.hash.clone()).or_insert(at);
+                    self.erased.entry(h.hash.clone()).or_insert(at);
                 }
-                *slot = Slot {
+                *self.slots.get_mut(id).expect("slot") = Slot {
                     erasure: Some((at, hashes)),
                     ..Slot::default()
                 };
             }
         }
-        outcomes[i] = Outcome::Processed;
+        let slot = self.slots.get_mut(id).expect("slot");
         slot.redecide = true;
         slot.trigger = Some((e.event.routing_key(), e.event_id.clone()));
+        Outcome::Processed
     }
 
-    // State. Erasures first: a contact erased and re-imported within one
-    // batch is deleted, then written again (with its erasure suppression).
-    let erase_ids: Vec<&str> = slots
-        .iter()
-        .filter(|(_, s)| s.erasure.is_some())
-        .map(|(id, _)| *id)
-        .collect();
-    let erase_hashes: Vec<ErasedHash> = slots
-        .values()
-        .filter_map(|s| s.erasure.as_ref())
-        .flat_map(|(_, h)| h.iter().cloned())
-        .collect();
-    store::erase_contacts(&txn, &erase_ids, &erase_hashes).await?;
-
-    // Merged contacts and their enrichment, once per contact.
-    let mut merged: HashMap<&str, (pb::Contact, Enrichment)> = HashMap::new();
-    for (id, slot) in &slots {
-        if let (true, Some(c)) = (slot.redecide, &slot.contact) {
-            let m = merge(c.clone(), slot.suppressions.clone(), slot.consents.clone());
-            let enrichment = decider.enrich(&m);
-            merged.insert(*id, (m, enrichment));
-        }
-    }
-
-    let mut contact_writes = Vec::new();
-    let mut organisations: BTreeMap<&str, OrganisationWrite> = BTreeMap::new();
-    for (id, slot) in &slots {
-        let (true, Some(c)) = (slot.write_contact, &slot.contact) else {
-            continue;
-        };
-        let (country, org_country) = decide::countries(c);
-        let classification = merged.get(id).map(|(_, e)| &e.classification);
-        contact_writes.push(ContactWrite {
-            contact_id: (*id).to_owned(),
-            version: slot.version,
-            occurred_at: slot.occurred_at,
-            data: c.encode_to_vec(),
-            country,
-            org_country,
-            organisation_id: c
-                .organisation
-                .as_ref()
-                .map_or(String::new(), |o| o.organisation_id.clone()),
-            function: classification.map_or(String::new(), |k| k.function.id().to_owned()),
-            seniority: classification.map_or(String::new(), |k| k.seniority.id().to_owned()),
-        });
-        if let Some(o) = &c.organisation
-            && !o.organisation_id.is_empty()
-        {
-            organisations.insert(
-                o.organisation_id.as_str(),
-                OrganisationWrite {
-                    organisation_id: o.organisation_id.clone(),
-                    country: normalise_country(&o.country),
-                    legal_form: o.legal_form.clone(),
-                    entity_type: i16::try_from(o.entity_type).unwrap_or(0),
-                    domain: o.domain.clone(),
-                    employee_count: o.employee_count,
-                    industry: o.industry.clone(),
-                    occurred_at: slot.occurred_at,
-                },
-            );
-        }
-    }
-    store::upsert_contacts(&txn, &contact_writes).await?;
-    let organisations: Vec<OrganisationWrite> = organisations.into_values().collect();
-    store::upsert_organisations(&txn, &organisations).await?;
-    let suppressions: Vec<SuppressionWrite> = slots
-        .values_mut()
-        .flat_map(|s| std::mem::take(&mut s.new_suppressions))
-        .collect();
-    store::insert_suppressions(&txn, &suppressions).await?;
-    let consents: Vec<ConsentWrite> = slots
-        .values_mut()
-        .flat_map(|s| std::mem::take(&mut s.new_consents))
-        .collect();
-    store::insert_consents(&txn, &consents).await?;
-    // Id-only rows that hold nothing (created to lock, e.g. for an event about
-    // an erased contact) are not kept.
-    let empty: Vec<&str> = slots
-        .iter()
-        .filter(|(_, s)| s.contact.is_none() && s.suppressions.is_empty() && s.consents.is_empty())
-        .map(|(id, _)| *id)
-        .collect();
-    store::delete_empty_contacts(&txn, &empty).await?;
-
-    // Decisions.
-    let campaigns = Campaigns::decode(store::active_campaigns(&txn).await?).map_err(corrupt)?;
-    let redecide: Vec<&str> = slots
-        .iter()
-        .filter(|(_, s)| s.redecide)
-        .map(|(id, _)| *id)
-        .collect();
-    let previous = store::previous_decisions(&txn, &redecide).await?;
-    let mut out = WriteSet::default();
-    for (id, slot) in &slots {
-        if !slot.redecide {
-            continue;
-        }
-        let (kind, event_id) = slot.trigger.as_ref().expect("set with redecide");
-        let trigger = Trigger {
-            kind,
-            event_id: Some(event_id),
-        };
-        let prev = |campaign: &pb::Campaign| {
-            previous.get(&((*id).to_owned(), campaign.campaign_id.clone()))
-        };
-        if let Some((contact, enrichment)) = merged.get(id) {
-            if slot.write_contact {
-                decider.enriched(contact, enrichment, &mut out);
+    /// Merged contacts and their enrichment, once per contact to decide.
+    fn merged(&self, decider: &Decider<'_>) -> Merged<'a> {
+        let mut merged = HashMap::new();
+        for (id, slot) in &self.slots {
+            if let (true, Some(c)) = (slot.redecide, &slot.contact) {
+                let m = merge(c.clone(), slot.suppressions.clone(), slot.consents.clone());
+                let enrichment = decider.enrich(&m);
+                merged.insert(*id, (m, enrichment));
             }
-            for campaign in &campaigns.list {
-                if engine::eligibility::targets(campaign, contact) {
-                    decider.decide(
-                        contact,
-                        enrichment,
-                        campaign,
-                        prev(campaign),
-                        trigger,
-                        &mut out,
-                    );
+        }
+        merged
+    }
+
+    /// Writes the state. Erasures first: a contact erased and re-imported
+    /// within one batch is deleted, then written again (with its erasure
+    /// suppression).
+    async fn write_state(&mut self, txn: &Transaction<'_>, merged: &Merged<'a>) -> Result<()> {
+        let erase_ids: Vec<&str> = self
+            .slots
+            .iter()
+            .filter(|(_, s)| s.erasure.is_some())
+            .map(|(id, _)| *id)
+            .collect();
+        let erase_hashes: Vec<ErasedHash> = self
+            .slots
+            .values()
+            .filter_map(|s| s.erasure.as_ref())
+            .flat_map(|(_, h)| h.iter().cloned())
+            .collect();
+        store::erase_contacts(txn, &erase_ids, &erase_hashes).await?;
+
+        let mut contact_writes = Vec::new();
+        let mut organisations: BTreeMap<&str, OrganisationWrite> = BTreeMap::new();
+        for (id, slot) in &self.slots {
+            let (true, Some(c)) = (slot.write_contact, &slot.contact) else {
+                continue;
+            };
+            let (country, org_country) = decide::countries(c);
+            let classification = merged.get(id).map(|(_, e)| &e.classification);
+            contact_writes.push(ContactWrite {
+                contact_id: (*id).to_owned(),
+                version: slot.version,
+                occurred_at: slot.occurred_at,
+                data: c.encode_to_vec(),
+                country,
+                org_country,
+                organisation_id: c
+                    .organisation
+                    .as_ref()
+                    .map_or(String::new(), |o| o.organisation_id.clone()),
+                function: classification.map_or(String::new(), |k| k.function.id().to_owned()),
+                seniority: classification.map_or(String::new(), |k| k.seniority.id().to_owned()),
+            });
+            if let Some(o) = &c.organisation
+                && !o.organisation_id.is_empty()
+            {
+                organisations.insert(
+                    o.organisation_id.as_str(),
+                    OrganisationWrite {
+                        organisation_id: o.organisation_id.clone(),
+                        country: normalise_country(&o.country),
+                        legal_form: o.legal_form.clone(),
+                        entity_type: i16::try_from(o.entity_type).unwrap_or(0),
+                        domain: o.domain.clone(),
+                        employee_count: o.employee_count,
+                        industry: o.industry.clone(),
+                        occurred_at: slot.occurred_at,
+                    },
+                );
+            }
+        }
+        store::upsert_contacts(txn, &contact_writes).await?;
+        let organisations: Vec<OrganisationWrite> = organisations.into_values().collect();
+        store::upsert_organisations(txn, &organisations).await?;
+        let suppressions: Vec<SuppressionWrite> = self
+            .slots
+            .values_mut()
+            .flat_map(|s| std::mem::take(&mut s.new_suppressions))
+            .collect();
+        store::insert_suppressions(txn, &suppressions).await?;
+        let consents: Vec<ConsentWrite> = self
+            .slots
+            .values_mut()
+            .flat_map(|s| std::mem::take(&mut s.new_consents))
+            .collect();
+        store::insert_consents(txn, &consents).await?;
+        // Id-only rows that hold nothing (created to lock, e.g. for an event
+        // about an erased contact) are not kept.
+        let empty: Vec<&str> = self
+            .slots
+            .iter()
+            .filter(|(_, s)| {
+                s.contact.is_none() && s.suppressions.is_empty() && s.consents.is_empty()
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        Ok(store::delete_empty_contacts(txn, &empty).await?)
+    }
+
+    /// Decides every changed contact against the active campaigns.
+    async fn decide(
+        &self,
+        txn: &Transaction<'_>,
+        decider: &Decider<'_>,
+        merged: &Merged<'a>,
+    ) -> Result<WriteSet> {
+        let campaigns = Campaigns::decode(store::active_campaigns(txn).await?).map_err(corrupt)?;
+        let redecide: Vec<&str> = self
+            .slots
+            .iter()
+            .filter(|(_, s)| s.redecide)
+            .map(|(id, _)| *id)
+            .collect();
+        let previous = store::previous_decisions(txn, &redecide).await?;
+        let mut out = WriteSet::default();
+        for (id, slot) in &self.slots {
+            let (true, Some((kind, event_id))) = (slot.redecide, &slot.trigger) else {
+                continue;
+            };
+            let trigger = Trigger {
+                kind,
+                event_id: Some(event_id),
+            };
+            let prev = |campaign: &pb::Campaign| {
+                previous.get(&((*id).to_owned(), campaign.campaign_id.clone()))
+            };
+            if let Some((contact, enrichment)) = merged.get(id) {
+                if slot.write_contact {
+                    decider.enriched(contact, enrichment, &mut out);
+                }
+                for campaign in &campaigns.list {
+                    if engine::eligibility::targets(campaign, contact) {
+                        decider.decide(
+                            contact,
+                            enrichment,
+                            campaign,
+                            prev(campaign),
+                            trigger,
+                            &mut out,
+                        );
+                    }
+                }
+            } else if let Some((at, _)) = &slot.erasure {
+                // Revoke every standing decision of an active campaign.
+                let stand_in = erased_contact(id, *at);
+                let enrichment = decider.enrich(&stand_in);
+                for campaign in &campaigns.list {
+                    if let Some(p) = prev(campaign) {
+                        decider.decide(
+                            &stand_in,
+                            &enrichment,
+                            campaign,
+                            Some(p),
+                            trigger,
+                            &mut out,
+                        );
+                    }
                 }
             }
-        } else if let Some((at, _)) = &slot.erasure {
-            // Revoke every standing decision of an active campaign.
-            let stand_in = erased_contact(id, *at);
-            let enrichment = decider.enrich(&stand_in);
-            for campaign in &campaigns.list {
-                if let Some(p) = prev(campaign) {
-                    decider.decide(&stand_in, &enrichment, campaign, Some(p), trigger, &mut out);
-                }
-            }
+            // Otherwise known only by id: kept until the contact arrives.
         }
-        // Otherwise known only by id: kept until the contact arrives.
+        Ok(out)
     }
-    store::write(&txn, &out).await?;
-    txn.commit().await?;
-    if !out.outbox.is_empty() {
-        ctx.outbox_written.notify_one();
-    }
-    Ok(outcomes)
 }
 
 /// A campaign's state while its batch is applied.
