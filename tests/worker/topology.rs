@@ -103,3 +103,43 @@ async fn declaration_is_idempotent_and_rejected_messages_reach_the_dlq() {
     letters.sort();
     assert_eq!(letters, [b"redelivered".to_vec(), b"rejected".to_vec()]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_declared_otherwise_is_kept_as_it_is() {
+    let conn = Connection::connect(AMQP_URL, ConnectionProperties::default())
+        .await
+        .unwrap();
+    let (t, _cleanup) = names(5);
+    // An operator's classic queue, without our arguments.
+    let ch = conn.create_channel().await.unwrap();
+    ch.queue_declare(
+        t.contacts_queue().as_str().into(),
+        lapin::options::QueueDeclareOptions {
+            durable: true,
+            ..Default::default()
+        },
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    let declared = topology::declare(&conn, &t).await.unwrap();
+    assert!(!declared.at_least_once);
+    // Everything else is there, and the connection is usable.
+    let ch = conn.create_channel().await.unwrap();
+    for q in [
+        t.rights_queue(),
+        t.campaigns_queue(),
+        Topology::dead_letter_queue(&t.contacts_queue()),
+    ] {
+        ch.queue_declare(
+            q.as_str().into(),
+            lapin::options::QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    }
+}
