@@ -76,6 +76,30 @@ pub struct Topology {
     pub delivery_limit: u32,
 }
 
+impl Topology {
+    /// Contact data: `contact.created`, `contact.updated`.
+    pub fn contacts_queue(&self) -> String {
+        format!("{}.contacts", self.queue_prefix)
+    }
+    /// Data-subject rights: objections, erasures, consent changes. A queue of
+    /// their own so that they never wait behind a backlog of updates.
+    pub fn rights_queue(&self) -> String {
+        format!("{}.contact-rights", self.queue_prefix)
+    }
+    /// `campaign.*`.
+    pub fn campaigns_queue(&self) -> String {
+        format!("{}.campaigns", self.queue_prefix)
+    }
+    /// The dead-letter exchange (direct; routing key = the source queue).
+    pub fn dead_letter_exchange(&self) -> String {
+        format!("{}.dlx", self.queue_prefix)
+    }
+    /// The dead-letter queue of an input queue.
+    pub fn dead_letter_queue(queue: &str) -> String {
+        format!("{queue}.dlq")
+    }
+}
+
 /// The long-running worker.
 #[derive(Args, Clone, Debug)]
 pub struct WorkerConfig {
@@ -90,7 +114,9 @@ pub struct WorkerConfig {
     #[arg(long, env = "DMUMATCH_OUTPUT_ENCODING", default_value = "protobuf")]
     pub output_encoding: Encoding,
     /// Unacknowledged deliveries per consumer (the main backpressure valve).
-    #[arg(long, env = "DMUMATCH_PREFETCH", default_value_t = 500)]
+    /// At least the batch size; twice it lets the next batch arrive while one
+    /// is being written.
+    #[arg(long, env = "DMUMATCH_PREFETCH", default_value_t = 1000)]
     pub prefetch: u16,
     /// Deliveries handled in one database transaction.
     #[arg(long, env = "DMUMATCH_BATCH_SIZE", default_value_t = 500)]
@@ -116,9 +142,89 @@ pub struct WorkerConfig {
     /// A rules file replacing the built-in one.
     #[arg(long, env = "DMUMATCH_RULES_FILE")]
     pub rules_file: Option<PathBuf>,
+    /// Longest wait for a publisher confirm, in seconds; then the message is retried.
+    #[arg(long, env = "DMUMATCH_CONFIRM_TIMEOUT_SECS", default_value_t = 30)]
+    pub confirm_timeout_secs: u64,
+    /// How often the outbox relay looks for rows written by other replicas, in
+    /// milliseconds (rows written by this process wake it at once).
+    #[arg(long, env = "DMUMATCH_RELAY_POLL_MS", default_value_t = 250)]
+    pub relay_poll_ms: u64,
+    /// Published outbox rows are deleted after this many hours.
+    #[arg(long, env = "DMUMATCH_OUTBOX_RETENTION_HOURS", default_value_t = 24)]
+    pub outbox_retention_hours: u64,
+    /// Inbox rows (processed event ids) are deleted after this many days; a
+    /// redelivery older than that is no longer recognised as a duplicate
+    /// (version gating still keeps stale contact and campaign data out).
+    #[arg(long, env = "DMUMATCH_INBOX_RETENTION_DAYS", default_value_t = 14)]
+    pub inbox_retention_days: u64,
+    /// Contacts read per page when a campaign is decided for its whole audience.
+    #[arg(long, env = "DMUMATCH_FANOUT_PAGE", default_value_t = 2000)]
+    pub fanout_page: usize,
+    /// Secret mixed into the hashes kept of erased contacts (id and email).
+    /// Set it once and keep it: with another value, erased contacts are no
+    /// longer recognised on re-import. `DMUMATCH_ERASURE_PEPPER_FILE` reads it
+    /// from a file.
+    #[arg(
+        long,
+        env = "DMUMATCH_ERASURE_PEPPER",
+        hide_env_values = true,
+        default_value = ""
+    )]
+    pub erasure_pepper: String,
 }
 
 impl WorkerConfig {
+    /// The defaults, with the environment applied (as `dmumatch worker` with no flags).
+    pub fn from_env() -> Self {
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            config: WorkerConfig,
+        }
+        <Wrapper as clap::Parser>::parse_from(["dmumatch"]).config
+    }
+
+    /// `DMUMATCH_ERASURE_PEPPER_FILE` wins over `DMUMATCH_ERASURE_PEPPER`.
+    pub fn resolve_pepper_file(&mut self) -> std::io::Result<()> {
+        if let Some(path) = std::env::var_os("DMUMATCH_ERASURE_PEPPER_FILE") {
+            self.erasure_pepper = std::fs::read_to_string(path)?.trim().to_owned();
+        }
+        Ok(())
+    }
+
+    /// Settings that cannot work together.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.batch_size == 0 || self.fanout_page == 0 || self.confirm_window == 0 {
+            return Err("batch size, fan-out page and confirm window must be above 0".into());
+        }
+        let t = &self.topology;
+        for name in [
+            &t.crm_exchange,
+            &t.campaign_exchange,
+            &t.decisions_exchange,
+            &t.queue_prefix,
+        ] {
+            // AMQP names are short strings (255 bytes), and queue names add
+            // suffixes such as ".contact-rights.dlq".
+            if name.is_empty() || name.len() > 200 {
+                return Err(format!("exchange or queue name {name:?}: 1 to 200 bytes"));
+            }
+        }
+        if usize::from(self.prefetch) < self.batch_size {
+            // A batch could never fill: every batch would wait the whole batch_wait.
+            return Err(format!(
+                "prefetch ({}) must be at least the batch size ({})",
+                self.prefetch, self.batch_size
+            ));
+        }
+        Ok(())
+    }
+    pub fn confirm_timeout(&self) -> Duration {
+        Duration::from_secs(self.confirm_timeout_secs)
+    }
+    pub fn relay_poll(&self) -> Duration {
+        Duration::from_millis(self.relay_poll_ms)
+    }
     pub fn batch_wait(&self) -> Duration {
         Duration::from_millis(self.batch_wait_ms)
     }

@@ -1,0 +1,840 @@
+//! One batch of events → one transaction: inbox, state, decisions, outbox.
+//!
+//! Locking (see `db::store::lock_shared`): contact batches and the sweep take
+//! the decide lock shared and then row-lock their contacts in id order;
+//! campaign batches take it exclusive. Inside a transaction every contact it
+//! touches is therefore stable, and the batch is applied in delivery order in
+//! memory, then written with one statement per table.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{Pool, Transaction};
+use prost::Message;
+use tokio::sync::Notify;
+
+use super::decide::{
+    self, AudienceSummary, Campaigns, Decider, Trigger, erased_contact, erasure_hash,
+    erasure_suppression, merge, normalise_country, normalise_email, strip_names,
+};
+use super::decode::{self, CampaignInbound, ContactInbound};
+use crate::db::DbError;
+use crate::db::store::{
+    self, ConsentWrite, ContactWrite, DueKey, ErasedHash, OrganisationWrite, StoredCampaign,
+    SuppressionWrite, WriteSet,
+};
+use crate::engine::{self, Classifier, Enrichment, RuleSet};
+use crate::pb::{self, Encoding};
+
+/// The worker's clock (replaceable in tests, so `asOf` is known).
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// What every batch needs.
+pub struct Ctx {
+    pub pool: Pool,
+    pub rules: &'static RuleSet,
+    pub classifier: &'static Classifier,
+    pub encoding: Encoding,
+    pub clock: Clock,
+    pub pepper: String,
+    pub fanout_page: usize,
+    /// Wakes the outbox relay after a commit that wrote outbox rows.
+    pub outbox_written: Arc<Notify>,
+}
+
+impl Ctx {
+    fn decider(&self) -> Decider<'_> {
+        Decider {
+            rules: self.rules,
+            classifier: self.classifier,
+            now: (self.clock)(),
+            encoding: self.encoding,
+        }
+    }
+}
+
+/// What became of one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Processed,
+    /// Seen before (inbox): nothing changed.
+    Duplicate,
+    /// Not newer than the stored version: nothing changed.
+    Stale,
+}
+
+impl Outcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Processed => "processed",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Stale => "stale",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("stored data unreadable: {0}")]
+    Corrupt(String),
+}
+
+impl ProcessError {
+    /// Retrying the same input fails again: isolate the message.
+    pub fn is_data(&self) -> bool {
+        match self {
+            ProcessError::Db(e) => e.is_data(),
+            ProcessError::Corrupt(_) => true,
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for ProcessError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        ProcessError::Db(e.into())
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for ProcessError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        ProcessError::Db(e.into())
+    }
+}
+
+fn corrupt(e: prost::DecodeError) -> ProcessError {
+    ProcessError::Corrupt(e.to_string())
+}
+
+type Result<T> = std::result::Result<T, ProcessError>;
+
+/// Claims the batch's event ids in the inbox; returns the outcomes so far
+/// (Duplicate for all) and the indexes of the events to apply, in order.
+async fn claim(
+    txn: &Transaction<'_>,
+    queue: &str,
+    ids: &[&str],
+) -> Result<(Vec<Outcome>, Vec<usize>)> {
+    let fresh = store::inbox_claim(txn, queue, ids).await?;
+    let mut seen = HashSet::new();
+    let todo = ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| fresh.contains(**id) && seen.insert(**id))
+        .map(|(i, _)| i)
+        .collect();
+    Ok((vec![Outcome::Duplicate; ids.len()], todo))
+}
+
+fn newer(
+    version: i64,
+    occurred_at: Option<DateTime<Utc>>,
+    stored_version: i64,
+    stored_occurred_at: Option<DateTime<Utc>>,
+) -> bool {
+    version > stored_version
+        || (version == 0
+            && stored_version == 0
+            && occurred_at.unwrap_or(DateTime::<Utc>::MIN_UTC)
+                > stored_occurred_at.unwrap_or(DateTime::<Utc>::MIN_UTC))
+}
+
+/// A contact's state while its batch is applied.
+#[derive(Default)]
+struct Slot {
+    version: i64,
+    occurred_at: Option<DateTime<Utc>>,
+    /// As stored (names removed); None: known only by id, or erased.
+    contact: Option<pb::Contact>,
+    /// Received as events, stored and new.
+    suppressions: Vec<pb::Suppression>,
+    consents: Vec<pb::Consent>,
+    new_suppressions: Vec<SuppressionWrite>,
+    new_consents: Vec<ConsentWrite>,
+    write_contact: bool,
+    /// Erased in this batch: when, and the hashes to keep.
+    erasure: Option<(DateTime<Utc>, Vec<ErasedHash>)>,
+    redecide: bool,
+    trigger: Option<(&'static str, String)>,
+}
+
+fn is_erasure(s: &pb::Suppression) -> bool {
+    s.reason == pb::suppression_reason::Value::Erasure as i32
+        && s.scope == pb::suppression_scope::Value::All as i32
+}
+
+fn suppression_write(contact_id: &str, event_id: &str, s: &pb::Suppression) -> SuppressionWrite {
+    SuppressionWrite {
+        contact_id: contact_id.to_owned(),
+        event_id: event_id.to_owned(),
+        scope: i16::try_from(s.scope).unwrap_or(0),
+        reason: i16::try_from(s.reason).unwrap_or(0),
+        at: s.at.and_then(pb::Timestamp::to_datetime),
+        data: s.encode_to_vec(),
+    }
+}
+
+fn consent_write(contact_id: &str, event_id: &str, c: &pb::Consent) -> ConsentWrite {
+    ConsentWrite {
+        contact_id: contact_id.to_owned(),
+        event_id: event_id.to_owned(),
+        captured_at: c.captured_at.and_then(pb::Timestamp::to_datetime),
+        withdrawn_at: c.withdrawn_at.and_then(pb::Timestamp::to_datetime),
+        data: c.encode_to_vec(),
+    }
+}
+
+/// Contact events (both contact queues): see the module comment.
+pub async fn contacts(ctx: &Ctx, queue: &str, events: &[&ContactInbound]) -> Result<Vec<Outcome>> {
+    let mut client = ctx.pool.get().await?;
+    let txn = client.transaction().await?;
+    store::lock_shared(&txn).await?;
+    let event_ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+    let (mut outcomes, todo) = claim(&txn, queue, &event_ids).await?;
+    if todo.is_empty() {
+        txn.commit().await?;
+        return Ok(outcomes);
+    }
+    let decider = ctx.decider();
+    let todo: Vec<(usize, &ContactInbound)> = todo.into_iter().map(|i| (i, events[i])).collect();
+    let mut ids: Vec<&str> = todo
+        .iter()
+        .map(|(_, e)| decode::contact_id(&e.event))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    store::lock_contacts(&txn, &ids).await?;
+
+    let mut batch = ContactBatch::load(&txn, &ids, &ctx.pepper, &todo).await?;
+    for &(i, e) in &todo {
+        outcomes[i] = batch.apply(e, decider.now);
+    }
+    let merged = batch.merged(&decider);
+    batch.write_state(&txn, &merged).await?;
+    let out = batch.decide(&txn, &decider, &merged).await?;
+    store::write(&txn, &out).await?;
+    txn.commit().await?;
+    if !out.outbox.is_empty() {
+        ctx.outbox_written.notify_one();
+    }
+    Ok(outcomes)
+}
+
+/// The contacts of one batch, loaded under their row locks and changed in
+/// memory in delivery order before anything is written.
+struct ContactBatch<'a> {
+    slots: BTreeMap<&'a str, Slot>,
+    /// Erasure hashes known (stored, or erased earlier in this batch).
+    erased: HashMap<Vec<u8>, DateTime<Utc>>,
+    pepper: &'a str,
+}
+
+/// (merged contact, enrichment) per contact to decide.
+type Merged<'a> = HashMap<&'a str, (pb::Contact, Enrichment)>;
+
+impl<'a> ContactBatch<'a> {
+    async fn load(
+        txn: &Transaction<'_>,
+        ids: &[&'a str],
+        pepper: &'a str,
+        todo: &[(usize, &ContactInbound)],
+    ) -> Result<ContactBatch<'a>> {
+        use pb::contact_event::Event;
+        let mut slots: BTreeMap<&str, Slot> = ids.iter().map(|id| (*id, Slot::default())).collect();
+        for row in store::load_contacts(txn, ids).await? {
+            let Some(slot) = slots.get_mut(row.contact_id.as_str()) else {
+                continue;
+            };
+            if let Some(data) = row.data {
+                slot.contact = Some(pb::Contact::decode(data.as_slice()).map_err(corrupt)?);
+                slot.version = row.version;
+                slot.occurred_at = row.occurred_at;
+            }
+        }
+        for (id, data) in store::load_suppressions(txn, ids).await? {
+            if let Some(slot) = slots.get_mut(id.as_str()) {
+                slot.suppressions
+                    .push(pb::Suppression::decode(data.as_slice()).map_err(corrupt)?);
+            }
+        }
+        for (id, data) in store::load_consents(txn, ids).await? {
+            if let Some(slot) = slots.get_mut(id.as_str()) {
+                slot.consents
+                    .push(pb::Consent::decode(data.as_slice()).map_err(corrupt)?);
+            }
+        }
+        let mut batch = ContactBatch {
+            slots,
+            erased: HashMap::new(),
+            pepper,
+        };
+        // Erased before? By id, or by the email of an incoming contact.
+        let mut lookups: Vec<Vec<u8>> = ids.iter().map(|id| batch.id_hash(id)).collect();
+        for (_, e) in todo {
+            if let Event::ContactCreated(pb::ContactCreated { contact: Some(c) })
+            | Event::ContactUpdated(pb::ContactUpdated { contact: Some(c) }) = &e.event
+                && !c.email.trim().is_empty()
+            {
+                lookups.push(batch.email_hash(&c.email));
+            }
+        }
+        let refs: Vec<&[u8]> = lookups.iter().map(Vec::as_slice).collect();
+        batch.erased = store::erased(txn, &refs).await?;
+        Ok(batch)
+    }
+
+    fn id_hash(&self, id: &str) -> Vec<u8> {
+        erasure_hash(self.pepper, "contact_id", id)
+    }
+
+    fn email_hash(&self, email: &str) -> Vec<u8> {
+        erasure_hash(self.pepper, "email", &normalise_email(email))
+    }
+
+    /// Applies one event to the in-memory state.
+    fn apply(&mut self, e: &ContactInbound, now: DateTime<Utc>) -> Outcome {
+        use pb::contact_event::Event;
+        let id = decode::contact_id(&e.event);
+        let id_hash = self.id_hash(id);
+        let id_erased_at = self.erased.get(&id_hash).copied();
+        let email_erased_at = |email: &str| {
+            (!email.trim().is_empty())
+                .then(|| self.erased.get(&self.email_hash(email)).copied())
+                .flatten()
+        };
+        let slot = self.slots.get(id).expect("every contact id has a slot");
+        match &e.event {
+            Event::ContactCreated(pb::ContactCreated { contact })
+            | Event::ContactUpdated(pb::ContactUpdated { contact }) => {
+                let mut c = contact.clone().expect("validated on decode");
+                if slot.contact.is_some()
+                    && !newer(c.version, e.occurred_at, slot.version, slot.occurred_at)
+                {
+                    return Outcome::Stale;
+                }
+                if slot.contact.is_none()
+                    && let (Some(at), Some(occurred)) = (id_erased_at, e.occurred_at)
+                    && occurred <= at
+                {
+                    // Older than the erasure of this id: it arrived late
+                    // (another queue, a redelivery), it is not a re-import.
+                    return Outcome::Stale;
+                }
+                strip_names(&mut c);
+                let erased_at = id_erased_at.or_else(|| email_erased_at(&c.email));
+                let slot = self.slots.get_mut(id).expect("slot");
+                if let Some(at) = erased_at
+                    && !slot.suppressions.iter().any(is_erasure)
+                {
+                    // A re-import of an erased contact stays suppressed.
+                    let s = erasure_suppression(at);
+                    slot.new_suppressions
+                        .push(suppression_write(id, &e.event_id, &s));
+                    slot.suppressions.push(s);
+                }
+                slot.version = c.version;
+                slot.occurred_at = e.occurred_at;
+                slot.contact = Some(c);
+                slot.write_contact = true;
+            }
+            Event::ContactObjected(_) | Event::ContactConsentChanged(_)
+                if slot.contact.is_none() && id_erased_at.is_some() =>
+            {
+                // About an erased contact: keeping it would keep its id. Its
+                // erasure suppression covers everything if it comes back.
+                return Outcome::Processed;
+            }
+            Event::ContactObjected(o) => {
+                let s = o.suppression.clone().expect("validated on decode");
+                let slot = self.slots.get_mut(id).expect("slot");
+                slot.new_suppressions
+                    .push(suppression_write(id, &e.event_id, &s));
+                slot.suppressions.push(s);
+            }
+            Event::ContactConsentChanged(k) => {
+                let c = k.consent.clone().expect("validated on decode");
+                let slot = self.slots.get_mut(id).expect("slot");
+                slot.new_consents.push(consent_write(id, &e.event_id, &c));
+                slot.consents.push(c);
+            }
+            Event::ContactErased(_) => {
+                let at = e.occurred_at.unwrap_or(now);
+                let email = slot.contact.as_ref().map(|c| c.email.clone());
+                let mut hashes = self
+                    .slots
+                    .get_mut(id)
+                    .and_then(|s| s.erasure.take())
+                    .map(|(_, h)| h)
+                    .unwrap_or_default();
+                hashes.push(ErasedHash {
+                    hash: id_hash,
+                    kind: "contact_id",
+                    erased_at: at,
+                });
+                if let Some(email) = email.filter(|m| !m.trim().is_empty()) {
+                    hashes.push(ErasedHash {
+                        hash: self.email_hash(&email),
+                        kind: "email",
+                        erased_at: at,
+                    });
+                }
+                for h in &hashes {
+                    self.erased.entry(h.hash.clone()).or_insert(at);
+                }
+                *self.slots.get_mut(id).expect("slot") = Slot {
+                    erasure: Some((at, hashes)),
+                    ..Slot::default()
+                };
+            }
+        }
+        let slot = self.slots.get_mut(id).expect("slot");
+        slot.redecide = true;
+        slot.trigger = Some((e.event.routing_key(), e.event_id.clone()));
+        Outcome::Processed
+    }
+
+    /// Merged contacts and their enrichment, once per contact to decide.
+    fn merged(&self, decider: &Decider<'_>) -> Merged<'a> {
+        let mut merged = HashMap::new();
+        for (id, slot) in &self.slots {
+            if let (true, Some(c)) = (slot.redecide, &slot.contact) {
+                let m = merge(c.clone(), slot.suppressions.clone(), slot.consents.clone());
+                let enrichment = decider.enrich(&m);
+                merged.insert(*id, (m, enrichment));
+            }
+        }
+        merged
+    }
+
+    /// Writes the state. Erasures first: a contact erased and re-imported
+    /// within one batch is deleted, then written again (with its erasure
+    /// suppression).
+    async fn write_state(&mut self, txn: &Transaction<'_>, merged: &Merged<'a>) -> Result<()> {
+        let erase_ids: Vec<&str> = self
+            .slots
+            .iter()
+            .filter(|(_, s)| s.erasure.is_some())
+            .map(|(id, _)| *id)
+            .collect();
+        let erase_hashes: Vec<ErasedHash> = self
+            .slots
+            .values()
+            .filter_map(|s| s.erasure.as_ref())
+            .flat_map(|(_, h)| h.iter().cloned())
+            .collect();
+        store::erase_contacts(txn, &erase_ids, &erase_hashes).await?;
+
+        let mut contact_writes = Vec::new();
+        let mut organisations: BTreeMap<&str, OrganisationWrite> = BTreeMap::new();
+        for (id, slot) in &self.slots {
+            let (true, Some(c)) = (slot.write_contact, &slot.contact) else {
+                continue;
+            };
+            let (country, org_country) = decide::countries(c);
+            let classification = merged.get(id).map(|(_, e)| &e.classification);
+            contact_writes.push(ContactWrite {
+                contact_id: (*id).to_owned(),
+                version: slot.version,
+                occurred_at: slot.occurred_at,
+                data: c.encode_to_vec(),
+                country,
+                org_country,
+                organisation_id: c
+                    .organisation
+                    .as_ref()
+                    .map_or(String::new(), |o| o.organisation_id.clone()),
+                function: classification.map_or(String::new(), |k| k.function.id().to_owned()),
+                seniority: classification.map_or(String::new(), |k| k.seniority.id().to_owned()),
+            });
+            if let Some(o) = &c.organisation
+                && !o.organisation_id.is_empty()
+            {
+                organisations.insert(
+                    o.organisation_id.as_str(),
+                    OrganisationWrite {
+                        organisation_id: o.organisation_id.clone(),
+                        country: normalise_country(&o.country),
+                        legal_form: o.legal_form.clone(),
+                        entity_type: i16::try_from(o.entity_type).unwrap_or(0),
+                        domain: o.domain.clone(),
+                        employee_count: o.employee_count,
+                        industry: o.industry.clone(),
+                        occurred_at: slot.occurred_at,
+                    },
+                );
+            }
+        }
+        store::upsert_contacts(txn, &contact_writes).await?;
+        let organisations: Vec<OrganisationWrite> = organisations.into_values().collect();
+        store::upsert_organisations(txn, &organisations).await?;
+        let suppressions: Vec<SuppressionWrite> = self
+            .slots
+            .values_mut()
+            .flat_map(|s| std::mem::take(&mut s.new_suppressions))
+            .collect();
+        store::insert_suppressions(txn, &suppressions).await?;
+        let consents: Vec<ConsentWrite> = self
+            .slots
+            .values_mut()
+            .flat_map(|s| std::mem::take(&mut s.new_consents))
+            .collect();
+        store::insert_consents(txn, &consents).await?;
+        // Id-only rows that hold nothing (created to lock, e.g. for an event
+        // about an erased contact) are not kept.
+        let empty: Vec<&str> = self
+            .slots
+            .iter()
+            .filter(|(_, s)| {
+                s.contact.is_none() && s.suppressions.is_empty() && s.consents.is_empty()
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        Ok(store::delete_empty_contacts(txn, &empty).await?)
+    }
+
+    /// Decides every changed contact against the active campaigns.
+    async fn decide(
+        &self,
+        txn: &Transaction<'_>,
+        decider: &Decider<'_>,
+        merged: &Merged<'a>,
+    ) -> Result<WriteSet> {
+        let campaigns = Campaigns::decode(store::active_campaigns(txn).await?).map_err(corrupt)?;
+        let redecide: Vec<&str> = self
+            .slots
+            .iter()
+            .filter(|(_, s)| s.redecide)
+            .map(|(id, _)| *id)
+            .collect();
+        let previous = store::previous_decisions(txn, &redecide).await?;
+        let mut out = WriteSet::default();
+        for (id, slot) in &self.slots {
+            let (true, Some((kind, event_id))) = (slot.redecide, &slot.trigger) else {
+                continue;
+            };
+            let trigger = Trigger {
+                kind,
+                event_id: Some(event_id),
+            };
+            let prev = |campaign: &pb::Campaign| {
+                previous.get(&((*id).to_owned(), campaign.campaign_id.clone()))
+            };
+            if let Some((contact, enrichment)) = merged.get(id) {
+                if slot.write_contact {
+                    decider.enriched(contact, enrichment, &mut out);
+                }
+                for campaign in &campaigns.list {
+                    if engine::eligibility::targets(campaign, contact) {
+                        decider.decide(
+                            contact,
+                            enrichment,
+                            campaign,
+                            prev(campaign),
+                            trigger,
+                            &mut out,
+                        );
+                    }
+                }
+            } else if let Some((at, _)) = &slot.erasure {
+                // Revoke every standing decision of an active campaign.
+                let stand_in = erased_contact(id, *at);
+                let enrichment = decider.enrich(&stand_in);
+                for campaign in &campaigns.list {
+                    if let Some(p) = prev(campaign) {
+                        decider.decide(
+                            &stand_in,
+                            &enrichment,
+                            campaign,
+                            Some(p),
+                            trigger,
+                            &mut out,
+                        );
+                    }
+                }
+            }
+            // Otherwise known only by id: kept until the contact arrives.
+        }
+        Ok(out)
+    }
+}
+
+/// A campaign's state while its batch is applied.
+struct CampaignSlot<'a> {
+    stored: StoredCampaign,
+    changed: bool,
+    /// Routing key and event id of the last event that changed it.
+    trigger: Option<(&'static str, &'a str)>,
+}
+
+/// Campaign events: store, then decide the whole audience of each campaign
+/// that is new or changed and active.
+pub async fn campaigns(
+    ctx: &Ctx,
+    queue: &str,
+    events: &[&CampaignInbound],
+) -> Result<Vec<Outcome>> {
+    use pb::campaign_event::Event;
+    let mut client = ctx.pool.get().await?;
+    let txn = client.transaction().await?;
+    store::lock_exclusive(&txn).await?;
+    let event_ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+    let (mut outcomes, todo) = claim(&txn, queue, &event_ids).await?;
+    if todo.is_empty() {
+        txn.commit().await?;
+        return Ok(outcomes);
+    }
+    let decider = ctx.decider();
+    let mut ids: Vec<&str> = todo
+        .iter()
+        .map(|&i| decode::campaign_id(&events[i].event))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut slots: BTreeMap<String, CampaignSlot<'_>> = ids
+        .iter()
+        .map(|id| {
+            let empty = StoredCampaign {
+                campaign_id: (*id).to_owned(),
+                version: 0,
+                occurred_at: None,
+                data: None,
+                active: false,
+                cancelled_at: None,
+            };
+            (
+                (*id).to_owned(),
+                CampaignSlot {
+                    stored: empty,
+                    changed: false,
+                    trigger: None,
+                },
+            )
+        })
+        .collect();
+    for row in store::load_campaigns(&txn, &ids).await? {
+        if let Some(slot) = slots.get_mut(&row.campaign_id) {
+            slot.stored = row;
+        }
+    }
+    for &i in &todo {
+        let e = events[i];
+        let id = decode::campaign_id(&e.event);
+        let CampaignSlot {
+            stored,
+            changed,
+            trigger,
+        } = slots.get_mut(id).expect("slot per campaign");
+        match &e.event {
+            Event::CampaignPlanned(pb::CampaignPlanned { campaign })
+            | Event::CampaignUpdated(pb::CampaignUpdated { campaign }) => {
+                let c = campaign.as_ref().expect("validated on decode");
+                if stored.data.is_some()
+                    && !newer(c.version, e.occurred_at, stored.version, stored.occurred_at)
+                {
+                    outcomes[i] = Outcome::Stale;
+                    continue;
+                }
+                stored.version = c.version;
+                stored.occurred_at = e.occurred_at;
+                stored.data = Some(c.encode_to_vec());
+                // Cancellation is final: a late planned/updated is stored, not revived.
+                stored.active = stored.cancelled_at.is_none();
+            }
+            Event::CampaignCancelled(_) => {
+                if stored.cancelled_at.is_none() {
+                    stored.cancelled_at = Some(e.occurred_at.unwrap_or(decider.now));
+                }
+                stored.active = false;
+            }
+        }
+        *changed = true;
+        *trigger = Some((e.event.routing_key(), e.event_id.as_str()));
+        outcomes[i] = Outcome::Processed;
+    }
+    let writes: Vec<StoredCampaign> = slots
+        .values()
+        .filter(|s| s.changed)
+        .map(|s| s.stored.clone())
+        .collect();
+    store::upsert_campaigns(&txn, &writes).await?;
+    let mut wrote_outbox = false;
+    for slot in slots.values() {
+        let (true, true, Some(data), Some((kind, event_id))) = (
+            slot.changed,
+            slot.stored.active,
+            &slot.stored.data,
+            slot.trigger,
+        ) else {
+            continue;
+        };
+        let campaign = pb::Campaign::decode(data.as_slice()).map_err(corrupt)?;
+        let trigger = Trigger {
+            kind,
+            event_id: Some(event_id),
+        };
+        fan_out(ctx, &decider, &txn, &campaign, trigger).await?;
+        wrote_outbox = true;
+    }
+    txn.commit().await?;
+    if wrote_outbox {
+        ctx.outbox_written.notify_one();
+    }
+    Ok(outcomes)
+}
+
+/// Decides a campaign for every contact it targets, streaming the contacts
+/// through a cursor one page at a time and writing each page in bulk; then
+/// the audience summary. Runs under the exclusive decide lock.
+async fn fan_out(
+    ctx: &Ctx,
+    decider: &Decider<'_>,
+    txn: &Transaction<'_>,
+    campaign: &pb::Campaign,
+    trigger: Trigger<'_>,
+) -> Result<()> {
+    let mut countries: Vec<String> = campaign
+        .target_countries
+        .iter()
+        .map(|c| normalise_country(c))
+        .collect();
+    // Keep the raw spellings too: the pre-filter must never be narrower
+    // than the engine's own targeting.
+    countries.extend(campaign.target_countries.iter().cloned());
+    let portal = store::audience_cursor(
+        txn,
+        &campaign.campaign_id,
+        &countries,
+        &campaign.target_organisation_ids,
+    )
+    .await?;
+    let mut summary = AudienceSummary::new(&campaign.campaign_id);
+    let mut out = WriteSet::default();
+    loop {
+        let page = store::audience_page(txn, &portal, ctx.fanout_page).await?;
+        let last = page.len() < ctx.fanout_page;
+        for row in page {
+            let contact = pb::Contact::decode(row.data.as_slice()).map_err(corrupt)?;
+            let suppressions = row
+                .suppressions
+                .iter()
+                .map(|d| pb::Suppression::decode(d.as_slice()))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(corrupt)?;
+            let consents = row
+                .consents
+                .iter()
+                .map(|d| pb::Consent::decode(d.as_slice()))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(corrupt)?;
+            let contact = merge(contact, suppressions, consents);
+            if !engine::eligibility::targets(campaign, &contact) {
+                continue;
+            }
+            let enrichment = decider.enrich(&contact);
+            let d = decider.decide(
+                &contact,
+                &enrichment,
+                campaign,
+                row.previous.as_ref(),
+                trigger,
+                &mut out,
+            );
+            summary.add(&d);
+        }
+        store::write(txn, &out).await?;
+        out.clear();
+        if last {
+            break;
+        }
+    }
+    decider.summary(summary, &mut out);
+    store::write(txn, &out).await?;
+    tracing::info!(
+        campaign_id = %campaign.campaign_id,
+        "campaign audience decided"
+    );
+    Ok(())
+}
+
+/// Re-decides decisions whose `validUntil` has passed (the sweep).
+/// Returns how many were re-decided.
+pub async fn due(ctx: &Ctx, keys: &[DueKey]) -> Result<usize> {
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    let mut client = ctx.pool.get().await?;
+    let txn = client.transaction().await?;
+    store::lock_shared(&txn).await?;
+    let decider = ctx.decider();
+    let mut ids: Vec<&str> = keys.iter().map(|(_, c, _)| c.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    // Existing rows only: no id-only row for an erased contact.
+    store::lock_existing_contacts(&txn, &ids).await?;
+    let mut contacts: HashMap<String, pb::Contact> = HashMap::new();
+    for row in store::load_contacts(&txn, &ids).await? {
+        if let Some(data) = row.data {
+            contacts.insert(
+                row.contact_id,
+                pb::Contact::decode(data.as_slice()).map_err(corrupt)?,
+            );
+        }
+    }
+    let mut suppressions: HashMap<String, Vec<pb::Suppression>> = HashMap::new();
+    for (id, data) in store::load_suppressions(&txn, &ids).await? {
+        suppressions
+            .entry(id)
+            .or_default()
+            .push(pb::Suppression::decode(data.as_slice()).map_err(corrupt)?);
+    }
+    let mut consents: HashMap<String, Vec<pb::Consent>> = HashMap::new();
+    for (id, data) in store::load_consents(&txn, &ids).await? {
+        consents
+            .entry(id)
+            .or_default()
+            .push(pb::Consent::decode(data.as_slice()).map_err(corrupt)?);
+    }
+    let campaigns = Campaigns::decode(store::active_campaigns(&txn).await?).map_err(corrupt)?;
+    let by_id = campaigns.by_id();
+    let previous = store::previous_decisions(&txn, &ids).await?;
+    let mut merged: HashMap<&str, (pb::Contact, Enrichment)> = HashMap::new();
+    let mut out = WriteSet::default();
+    let trigger = Trigger {
+        kind: "sweep",
+        event_id: None,
+    };
+    let mut decided = 0;
+    for (_, contact_id, campaign_id) in keys {
+        let Some(prev) = previous.get(&(contact_id.clone(), campaign_id.clone())) else {
+            continue;
+        };
+        // Decided again meanwhile (e.g. by a contact update)?
+        if prev.valid_until.is_none_or(|t| t > decider.now) {
+            continue;
+        }
+        let (Some(campaign), Some(stored)) =
+            (by_id.get(campaign_id.as_str()), contacts.get(contact_id))
+        else {
+            continue;
+        };
+        let (contact, enrichment) = merged.entry(contact_id.as_str()).or_insert_with(|| {
+            let m = merge(
+                stored.clone(),
+                suppressions.remove(contact_id).unwrap_or_default(),
+                consents.remove(contact_id).unwrap_or_default(),
+            );
+            let e = decider.enrich(&m);
+            (m, e)
+        });
+        decider.decide(contact, enrichment, campaign, Some(prev), trigger, &mut out);
+        decided += 1;
+    }
+    store::write(&txn, &out).await?;
+    txn.commit().await?;
+    if !out.outbox.is_empty() {
+        ctx.outbox_written.notify_one();
+    }
+    Ok(decided)
+}

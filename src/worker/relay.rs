@@ -1,0 +1,192 @@
+//! The outbox relay: unpublished rows → `dmu.decisions`, with a window of
+//! publisher confirms; a row is marked published only once the broker
+//! confirmed it (acked, not returned). Replicas share the rows through
+//! `FOR UPDATE SKIP LOCKED`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lapin::{BasicProperties, Channel};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::WorkerError;
+use super::consume::{Backoff, sleep_or_stop};
+use super::metrics as m;
+use super::process::Ctx;
+use crate::amqp::publish::{Confirm, Outgoing, publish_confirmed};
+use crate::db::{DbError, store};
+use crate::http::Readiness;
+
+pub struct Relay {
+    pub ctx: Arc<Ctx>,
+    /// Confirm-mode channel used by nothing else.
+    pub channel: Channel,
+    pub exchange: String,
+    pub window: usize,
+    pub confirm_timeout: Duration,
+    pub poll: Duration,
+    /// The final pass at shutdown gives up after this long.
+    pub drain_deadline: Duration,
+    pub readiness: Arc<Readiness>,
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Pass {
+    pub claimed: usize,
+    pub failed: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum RelayError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Amqp(#[from] lapin::Error),
+}
+
+impl From<tokio_postgres::Error> for RelayError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        RelayError::Db(e.into())
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for RelayError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        RelayError::Db(e.into())
+    }
+}
+
+/// The AMQP properties of the contract: message id = event id, content type,
+/// full message name as type, timestamp, persistent.
+fn properties(row: &store::OutboxMessage) -> BasicProperties {
+    BasicProperties::default()
+        .with_content_type(row.content_type.as_str().into())
+        .with_message_id(row.event_id.as_str().into())
+        .with_type(row.message_type.as_str().into())
+        .with_timestamp(u64::try_from(row.created_at.timestamp()).unwrap_or(0))
+        .with_delivery_mode(2)
+        .with_app_id("dmumatch".into())
+}
+
+impl Relay {
+    /// Relays until `stop`, then makes a last pass over what is pending.
+    pub async fn run(self, stop: CancellationToken) -> Result<(), WorkerError> {
+        let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
+        let mut gauge_at: Option<Instant> = None;
+        loop {
+            let pause = loop {
+                match self.pass().await {
+                    Ok(p) if p.failed > 0 => break Some(backoff.next_delay()),
+                    Ok(p) => {
+                        backoff.reset();
+                        if p.claimed < self.window {
+                            break None;
+                        }
+                    }
+                    Err(RelayError::Db(e)) => {
+                        self.readiness.set_db(false);
+                        metrics::counter!(m::DB_ERRORS, "kind" => "unavailable").increment(1);
+                        tracing::warn!(error = %e, "outbox relay: database unavailable");
+                        break Some(backoff.next_delay());
+                    }
+                    Err(RelayError::Amqp(e)) => return Err(e.into()),
+                }
+            };
+            if gauge_at.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+                self.update_gauge().await;
+                gauge_at = Some(Instant::now());
+            }
+            match pause {
+                // Failures back off; a wake-up must not cut that short.
+                Some(delay) => {
+                    if !sleep_or_stop(delay, &stop).await {
+                        break;
+                    }
+                }
+                None => {
+                    tokio::select! {
+                        _ = stop.cancelled() => break,
+                        _ = self.ctx.outbox_written.notified() => {}
+                        _ = tokio::time::sleep(self.poll) => {}
+                    }
+                }
+            }
+        }
+        // Last pass: publish what the drained consumers committed.
+        let deadline = Instant::now() + self.drain_deadline;
+        while Instant::now() < deadline {
+            match self.pass().await {
+                Ok(p) if p.claimed == self.window && p.failed == 0 => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox relay: final pass failed");
+                    break;
+                }
+            }
+        }
+        self.update_gauge().await;
+        let _ = self.channel.close(200, "bye".into()).await;
+        Ok(())
+    }
+
+    async fn update_gauge(&self) {
+        if let Ok(client) = self.ctx.pool.get().await
+            && let Ok(n) = store::outbox_backlog(&client).await
+        {
+            metrics::gauge!(m::OUTBOX_BACKLOG).set(n as f64);
+        }
+    }
+
+    async fn pass(&self) -> Result<Pass, RelayError> {
+        let mut client = self.ctx.pool.get().await?;
+        let txn = client.transaction().await?;
+        let rows = store::outbox_claim(&txn, i64::try_from(self.window).unwrap_or(1000)).await?;
+        if rows.is_empty() {
+            txn.commit().await?;
+            return Ok(Pass::default());
+        }
+        let messages: Vec<Outgoing<'_>> = rows
+            .iter()
+            .map(|r| Outgoing {
+                exchange: &self.exchange,
+                routing_key: &r.routing_key,
+                payload: &r.payload,
+                properties: properties(r),
+            })
+            .collect();
+        // On a channel error the transaction rolls back: the rows stay unpublished.
+        let confirms = publish_confirmed(&self.channel, messages, self.confirm_timeout).await?;
+        let mut published = Vec::with_capacity(rows.len());
+        let mut failed = Vec::new();
+        for (row, confirm) in rows.iter().zip(&confirms) {
+            metrics::counter!(m::PUBLISHED, "result" => confirm.label()).increment(1);
+            if *confirm != Confirm::Ack {
+                failed.push(row.id);
+            }
+            match confirm {
+                Confirm::Ack => published.push(row.id),
+                Confirm::Returned {
+                    reply_code,
+                    reply_text,
+                } => tracing::warn!(
+                    routing_key = %row.routing_key, reply_code, %reply_text,
+                    "decision event unroutable (no queue bound); will retry"
+                ),
+                other => tracing::warn!(
+                    result = other.label(),
+                    "decision event not confirmed; will retry"
+                ),
+            }
+        }
+        store::outbox_mark_published(&txn, &published).await?;
+        store::outbox_retry_later(&txn, &failed).await?;
+        txn.commit().await?;
+        self.readiness.set_db(true);
+        Ok(Pass {
+            claimed: rows.len(),
+            failed: rows.len() - published.len(),
+        })
+    }
+}

@@ -1,0 +1,148 @@
+//! Campaign events: the whole audience decided, streamed; cancellation.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use dmumatch::pb::{self, Encoding};
+
+use crate::helpers::*;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_over_10000_contacts_yields_10000_decisions_and_one_summary() {
+    const N: usize = 10_000;
+    // Small pages, so the cursor really streams.
+    let mut app = spawn_app_with(|s| s.config.fanout_page = 1000).await;
+    let started = Instant::now();
+    let exchange = app.config.topology.crm_exchange.clone();
+    let messages = (0..N)
+        .map(|i| {
+            let e = created(contact(&format!("c-{i:05}"), 1));
+            (
+                exchange.clone(),
+                "contact.created".to_owned(),
+                Encoding::Protobuf.encode(&e),
+                Encoding::Protobuf,
+            )
+        })
+        .collect();
+    app.publish_many(messages).await;
+    let published = started.elapsed();
+    app.wait_count(
+        "SELECT count(*) FROM contacts WHERE data IS NOT NULL",
+        N as i64,
+        Duration::from_secs(120),
+    )
+    .await;
+    let stored = started.elapsed();
+    let enriched = app.recv_n(N, Duration::from_secs(120)).await;
+    assert!(enriched.iter().all(|r| r.routing_key == "contact.enriched"));
+
+    let k = campaign("cmp-big", 1);
+    let t = Instant::now();
+    app.publish_campaign(&planned(k.clone()), Encoding::Json)
+        .await;
+    let got = app.recv_n(N + 1, Duration::from_secs(180)).await;
+    let fanned = t.elapsed();
+    let decided: Vec<&pb::EligibilityDecided> = got.iter().filter_map(Received::decided).collect();
+    let summaries: Vec<&pb::CampaignAudienceEvaluated> =
+        got.iter().filter_map(Received::summary).collect();
+    assert_eq!(decided.len(), N);
+    assert_eq!(summaries.len(), 1);
+    let ids: HashSet<&str> = decided.iter().map(|d| d.contact_id.as_str()).collect();
+    assert_eq!(ids.len(), N);
+    assert!(decided.iter().all(|d| d.campaign_id == "cmp-big"));
+    let s = summaries[0];
+    assert_eq!(s.total, N as i64);
+    assert_eq!(s.by_decision.values().sum::<i64>(), N as i64);
+    assert!(app.quiet(Duration::from_secs(1)).await.is_empty());
+    assert_eq!(
+        app.count("SELECT count(*) FROM decisions WHERE campaign_id = 'cmp-big'")
+            .await,
+        N as i64
+    );
+    eprintln!(
+        "10k contacts: published in {published:?}, stored in {stored:?}; \
+         fan-out of {N} decisions published in {fanned:?} ({:.0}/s, debug build)",
+        N as f64 / fanned.as_secs_f64()
+    );
+    app.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_campaign_is_no_longer_decided() {
+    let mut app = spawn_app().await;
+    app.publish_campaign(&planned(campaign("cmp-1", 1)), Encoding::Protobuf)
+        .await;
+    app.recv_n(1, WAIT).await;
+    app.publish_campaign(&cancelled("cmp-1"), Encoding::Protobuf)
+        .await;
+    // A late, higher version does not revive it.
+    app.publish_campaign(&campaign_updated(campaign("cmp-1", 2)), Encoding::Protobuf)
+        .await;
+    app.wait_count("SELECT count(*) FROM inbox", 3, WAIT).await;
+    app.publish_contact(&created(contact("c-1", 1)), Encoding::Protobuf)
+        .await;
+    let got = app.recv_n(1, WAIT).await;
+    assert!(got[0].enriched().is_some());
+    assert!(app.quiet(Duration::from_millis(1000)).await.is_empty());
+    let row = app
+        .db
+        .query_one(
+            "SELECT active, version, cancelled_at IS NOT NULL FROM campaigns",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(!row.get::<_, bool>(0));
+    assert_eq!(row.get::<_, i64>(1), 2);
+    assert!(row.get::<_, bool>(2));
+    app.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_update_decides_again_and_a_stale_one_is_ignored() {
+    let mut app = spawn_app().await;
+    for i in 0..3 {
+        app.publish_contact(&created(contact(&format!("c-{i}"), 1)), Encoding::Protobuf)
+            .await;
+    }
+    app.recv_n(3, WAIT).await;
+    let v1 = campaign("cmp-1", 1);
+    app.publish_campaign(&planned(v1.clone()), Encoding::Protobuf)
+        .await;
+    let got = app.recv_n(4, WAIT).await;
+    assert_eq!(got.iter().filter_map(Received::summary).count(), 1);
+
+    // Same version again under another event id: stale.
+    app.publish_campaign(&campaign_updated(v1.clone()), Encoding::Protobuf)
+        .await;
+    app.wait_count(
+        "SELECT count(*) FROM inbox WHERE queue LIKE '%.campaigns'",
+        2,
+        WAIT,
+    )
+    .await;
+    assert!(app.quiet(Duration::from_millis(1000)).await.is_empty());
+
+    // A new version: decided again for all, published where the outcome changed.
+    let mut v2 = campaign("cmp-1", 2);
+    v2.legitimate_interest_assessment_ref.clear();
+    app.publish_campaign(&campaign_updated(v2.clone()), Encoding::Protobuf)
+        .await;
+    let changed = (0..3)
+        .filter(|i| {
+            let c = contact(&format!("c-{i}"), 1);
+            !same_outcome(&expected(&c, &v1, as_of()), &expected(&c, &v2, as_of()))
+        })
+        .count();
+    let got = app.recv_n(changed + 1, WAIT).await;
+    let s = got.iter().find_map(Received::summary).expect("a summary");
+    assert_eq!(s.total, 3);
+    for d in got.iter().filter_map(Received::decided) {
+        assert!(!d.supersedes_decision_id.is_empty());
+    }
+    assert!(app.quiet(Duration::from_millis(800)).await.is_empty());
+    app.cleanup().await;
+}
