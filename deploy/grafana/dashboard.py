@@ -20,7 +20,7 @@ FILE = os.path.join(HERE, "dmumatch-dashboard.json")
 METRICS = {
     "events": "dmumatch_events_total",  # counter {queue, type, outcome}
     "decisions": "dmumatch_decisions_total",  # counter {decision}
-    "latency": "dmumatch_event_processing_seconds",  # histogram
+    "latency": "dmumatch_processing_seconds",  # histogram {queue}: arrival to ack
     "outbox": "dmumatch_outbox_backlog",  # gauge
     "dead": "dmumatch_dead_lettered_total",  # counter {queue, kind}
     "reconnects": "dmumatch_amqp_reconnects_total",  # counter
