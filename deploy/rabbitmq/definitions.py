@@ -9,7 +9,8 @@ PRECONDITION_FAILED), so change names here with the same settings the worker get
 
   python3 deploy/rabbitmq/definitions.py [--prefix P] [--vhost V] [--delivery-limit N] …   print
   python3 deploy/rabbitmq/definitions.py --write          rewrite definitions.json (defaults)
-  python3 deploy/rabbitmq/definitions.py --check          definitions.json = the defaults' output
+  python3 deploy/rabbitmq/definitions.py --check          definitions.json = the defaults' output, and
+      the queue arguments = those src/amqp/topology.rs declares (the worker is the reference)
   python3 deploy/rabbitmq/definitions.py --verify-live    import into a scratch vhost of the local
       broker (rabbitmqctl), re-declare the queues over AMQP as the worker does, route a message
       per routing key, dead-letter one, then delete the vhost (needs pika: the .tools venv)
@@ -23,6 +24,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FILE = os.path.join(HERE, "definitions.json")
+TOPOLOGY_RS = os.path.join(HERE, "..", "..", "src", "amqp", "topology.rs")
 
 # Input queue (suffix after the prefix) → (exchange it binds to, routing keys). Objections,
 # erasures and consent changes have a queue of their own so they never wait behind a backlog
@@ -76,6 +78,52 @@ def definitions(prefix="dmumatch", vhost="/", crm="crm.events", campaign="campai
 
 def render(doc):
     return json.dumps(doc, indent=2) + "\n"
+
+
+def worker_arguments():
+    """The queue arguments src/amqp/topology.rs inserts: {"input": {name: value}, "dlq": {…}}.
+    A literal `string("…")` gives its text; anything else (the delivery limit, the DLX, the
+    routing key) gives None and is compared by name only. Input queues: `fn input_arguments`
+    (its at-least-once form); DLQs: the inserts in `fn declare`."""
+    import re
+
+    src = open(TOPOLOGY_RS).read()
+
+    def body(fn):
+        m = re.search(r"\bfn " + fn + r"\b.*?\n}\n", src, re.S)
+        if not m:
+            raise SystemExit(f"definitions: no `fn {fn}` in src/amqp/topology.rs; update worker_arguments()")
+        return m.group(0)
+
+    def inserts(text):
+        out = {}
+        for key, value in re.findall(r'insert\(\s*"(x-[a-z-]+)"\.into\(\),\s*(.*?)\);', text, re.S):
+            lit = re.fullmatch(r'string\("([^"]*)"\)', value.strip())
+            out[key] = lit.group(1) if lit else None
+        return out
+
+    return {"input": inserts(body("input_arguments")), "dlq": inserts(body("declare"))}
+
+
+def check_against_worker(doc):
+    """RabbitMQ refuses (406 PRECONDITION_FAILED) a re-declaration with other arguments: the
+    definitions must carry exactly the worker's argument names and literal values."""
+    want = worker_arguments()
+    problems = []
+    for q in doc["queues"]:
+        kind = "dlq" if q["name"].endswith(".dlq") else "input"
+        ours, theirs = q["arguments"], want[kind]
+        if set(ours) != set(theirs):
+            problems.append(f"{q['name']}: arguments {sorted(ours)}, the worker declares {sorted(theirs)}")
+        for k, v in theirs.items():
+            if v is not None and ours.get(k) != v:
+                problems.append(f"{q['name']}: {k}={ours.get(k)!r}, the worker declares {v!r}")
+        if kind == "input" and ours.get("x-dead-letter-routing-key") != q["name"]:
+            problems.append(f"{q['name']}: x-dead-letter-routing-key must be the queue's name (the worker's)")
+    if problems:
+        sys.exit("definitions: differ from src/amqp/topology.rs (the worker is the reference):\n  "
+                 + "\n  ".join(problems))
+    return sum(len(v) for v in want.values())
 
 
 # ------------------------------------------------------------------ live verification
@@ -192,7 +240,9 @@ def main():
     elif a.check:
         if not os.path.exists(FILE) or open(FILE).read() != text:
             sys.exit("definitions: deploy/rabbitmq/definitions.json is stale: UPDATE_FIXTURES=1 scripts/helm-check.sh")
-        print("definitions: deploy/rabbitmq/definitions.json matches its generator")
+        n = check_against_worker(json.loads(text))
+        print(f"definitions: deploy/rabbitmq/definitions.json matches its generator and the {n} queue "
+              "arguments of src/amqp/topology.rs")
     else:
         sys.stdout.write(text)
 
