@@ -728,13 +728,21 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<i32> {
                 .byte_headers()
                 .with_context(|| format!("{}: cannot read the CSV header", source.name()))?
                 .clone();
-            let cols = Columns::from_header(&header)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", source.name()))?;
-            (Some(cols), header.len())
+            if header.is_empty() {
+                // An empty file: nothing to decide.
+                (None, 0)
+            } else {
+                let cols = Columns::from_header(&header)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", source.name()))?;
+                (Some(cols), header.len())
+            }
         }
         None => (None, 0),
     };
 
+    if columns.is_none() {
+        csv_reader = None;
+    }
     let shared = Shared {
         rules,
         classifier: Classifier::embedded(),
