@@ -90,6 +90,10 @@ fn built_in_example_runs_and_is_reproducible() {
         d.iter().map(|x| x.jurisdiction.as_str()).collect();
     assert!(countries.len() >= 15, "{countries:?}");
     assert!(stderr(&a).contains("by decision"));
+    // Each line is exactly the canonical proto3 JSON of the decision it holds.
+    for (line, x) in stdout(&a).lines().zip(&d) {
+        assert_eq!(line, serde_json::to_string(x).unwrap());
+    }
     let b = run(&["evaluate"]);
     assert_eq!(a.stdout, b.stdout, "same inputs, same output");
 }

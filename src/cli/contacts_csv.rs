@@ -8,7 +8,7 @@
 //! purchase categories may share it, separated by `;`). For more, use NDJSON.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use csv::ByteRecord;
+use csv::{ByteRecord, StringRecord};
 
 use crate::pb;
 
@@ -249,19 +249,15 @@ pub struct RowError {
 }
 
 struct Row<'r> {
-    rec: &'r ByteRecord,
+    rec: &'r StringRecord,
     cols: &'r Columns,
 }
 
 impl<'r> Row<'r> {
     fn raw(&self, c: Col) -> Result<&'r str, String> {
-        let Some(i) = self.cols.index[c as usize] else {
-            return Ok("");
-        };
-        let b = self.rec.get(i).unwrap_or(b"");
-        std::str::from_utf8(b)
-            .map(str::trim)
-            .map_err(|_| format!("column {}: not UTF-8", name(c)))
+        Ok(self.cols.index[c as usize]
+            .and_then(|i| self.rec.get(i))
+            .map_or("", str::trim))
     }
 
     fn string(&self, c: Col) -> Result<String, String> {
@@ -328,6 +324,10 @@ pub fn parse_date(s: &str) -> Result<Option<DateTime<Utc>>, String> {
     if s.is_empty() || s.eq_ignore_ascii_case("null") {
         return Ok(None);
     }
+    // The common case, without chrono's format-string machinery.
+    if let Some(d) = plain_date(s) {
+        return Ok(Some(d));
+    }
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
         return Ok(Some(d.with_timezone(&Utc)));
     }
@@ -344,6 +344,23 @@ pub fn parse_date(s: &str) -> Result<Option<DateTime<Utc>>, String> {
     ))
 }
 
+/// `YYYY-MM-DD` → midnight UTC.
+fn plain_date(s: &str) -> Option<DateTime<Utc>> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
+}
+
 pub fn parse_bool(s: &str) -> Result<bool, String> {
     match s.trim().to_ascii_lowercase().as_str() {
         "" | "false" | "no" | "n" | "0" => Ok(false),
@@ -352,8 +369,10 @@ pub fn parse_bool(s: &str) -> Result<bool, String> {
     }
 }
 
-/// One CSV row → a contract `Contact`.
-pub fn contact(rec: &ByteRecord, cols: &Columns) -> Result<pb::Contact, RowError> {
+/// One CSV row → a contract `Contact`. Names, the organisation's name and
+/// industry and the source's provider are not read: no rule uses them, and
+/// what is not read cannot leak (data minimisation).
+pub fn contact(rec: &StringRecord, cols: &Columns) -> Result<pb::Contact, RowError> {
     let row = Row { rec, cols };
     let contact_id = row.raw(Col::ContactId).unwrap_or("").to_owned();
     read(&row).map_err(|message| RowError {
@@ -381,7 +400,7 @@ fn read(row: &Row<'_>) -> Result<pb::Contact, String> {
     };
     let organisation = pb::Organisation {
         organisation_id: row.string(Col::OrganisationId)?,
-        name: row.string(Col::OrganisationName)?,
+        name: String::new(),
         country: row.string(Col::OrganisationCountry)?,
         legal_form: row.string(Col::LegalForm)?,
         entity_type: row
@@ -389,14 +408,14 @@ fn read(row: &Row<'_>) -> Result<pb::Contact, String> {
             .map_or(0, |v| v as i32),
         domain: row.string(Col::OrganisationDomain)?,
         employee_count,
-        industry: row.string(Col::Industry)?,
+        industry: String::new(),
         published_marketing_addresses: row.list(Col::PublishedMarketingAddresses)?,
     };
     let source = pb::Source {
         kind: row
             .enumeration(Col::SourceKind, pb::source_kind::Value::from_str_name)?
             .map_or(0, |v| v as i32),
-        provider: row.string(Col::SourceProvider)?,
+        provider: String::new(),
         obtained_at: row.date(Col::SourceObtainedAt)?,
         informed_at_collection: row.bool(Col::SourceInformedAtCollection)?,
         art14_notice_sent_at: row.date(Col::Art14NoticeSentAt)?,
@@ -474,8 +493,8 @@ fn read(row: &Row<'_>) -> Result<pb::Contact, String> {
     Ok(pb::Contact {
         contact_id,
         version,
-        first_name: row.string(Col::FirstName)?,
-        last_name: row.string(Col::LastName)?,
+        first_name: String::new(),
+        last_name: String::new(),
         email: row.string(Col::Email)?,
         job_title: row.string(Col::JobTitle)?,
         language: row.string(Col::Language)?,
@@ -510,8 +529,8 @@ mod tests {
         let data = format!("{header}\n{line}\n");
         let mut r = csv::ReaderBuilder::new().from_reader(data.as_bytes());
         let cols = Columns::from_header(r.byte_headers().unwrap()).unwrap();
-        let mut rec = ByteRecord::new();
-        r.read_byte_record(&mut rec).unwrap();
+        let mut rec = StringRecord::new();
+        r.read_record(&mut rec).unwrap();
         contact(&rec, &cols)
     }
 
@@ -533,10 +552,8 @@ mod tests {
         assert_eq!(c.email, "jan@acme.nl");
         assert_eq!(c.job_title, "Hoofd ICT");
         let o = c.organisation.unwrap();
-        assert_eq!(
-            (o.name.as_str(), o.legal_form.as_str()),
-            ("Acme B.V.", "B.V.")
-        );
+        assert_eq!(o.legal_form, "B.V.");
+        assert_eq!(o.name, "", "not read: no rule uses it");
         assert_eq!(
             c.source.unwrap().kind,
             pb::source_kind::Value::DataBroker as i32

@@ -150,24 +150,26 @@ pub fn decision_id(
     line: u64,
 ) -> String {
     let mut h = Sha256::new();
+    h.update(b"dmumatch.decision.v1\n");
     for part in [
-        "dmumatch.decision.v1",
-        &campaign.campaign_id,
-        &campaign.version.to_string(),
+        campaign.campaign_id.as_str(),
         contact_id,
-        &contact_version.to_string(),
         as_of,
         input_digest,
-        &line.to_string(),
     ] {
         h.update(part.as_bytes());
         h.update(b"\n");
     }
+    h.update(campaign.version.to_le_bytes());
+    h.update(contact_version.to_le_bytes());
+    h.update(line.to_le_bytes());
     let bytes: [u8; 16] = h.finalize()[..16].try_into().unwrap_or([0; 16]);
+    let mut buf = uuid::Uuid::encode_buffer();
     uuid::Builder::from_custom_bytes(bytes)
         .into_uuid()
         .hyphenated()
-        .to_string()
+        .encode_lower(&mut buf)
+        .to_owned()
 }
 
 enum Source {
@@ -250,16 +252,20 @@ fn read_csv(
     mut r: csv::Reader<Box<dyn BufRead + Send>>,
     tx: SyncSender<Chunk>,
 ) -> anyhow::Result<()> {
+    // Sized like the previous record, so a record is not grown field by field.
+    let (mut bytes, mut fields) = (256, 64);
     for seq in 0.. {
         let mut recs = Vec::with_capacity(CHUNK);
         for _ in 0..CHUNK {
-            let mut rec = ByteRecord::new();
+            let mut rec = ByteRecord::with_capacity(bytes, fields);
             if !r
                 .read_byte_record(&mut rec)
                 .context("reading the contacts")?
             {
                 break;
             }
+            bytes = rec.as_slice().len().next_power_of_two().max(64);
+            fields = rec.len().max(1);
             recs.push(rec);
         }
         if recs.is_empty()
@@ -324,6 +330,7 @@ struct Shared<'a> {
     format: Format,
     targeted_only: bool,
     source_name: String,
+    json: super::json::DecisionJson,
 }
 
 /// Where a worker writes one chunk's decisions.
@@ -338,9 +345,9 @@ impl Sink {
             Format::Csv => Sink::Csv(Box::new(
                 csv::WriterBuilder::new()
                     .has_headers(false)
-                    .from_writer(Vec::with_capacity(1 << 18)),
+                    .from_writer(Vec::with_capacity(1 << 20)),
             )),
-            _ => Sink::Bytes(Vec::with_capacity(1 << 18)),
+            _ => Sink::Bytes(Vec::with_capacity(1 << 20)),
         }
     }
 
@@ -430,8 +437,7 @@ impl Shared<'_> {
         let reason = d.reasons.first();
         match (sink, self.format) {
             (Sink::Bytes(out), Format::Ndjson) => {
-                // Generated types always serialize.
-                let _ = serde_json::to_writer(&mut *out, d);
+                self.json.write(out, d);
                 out.push(b'\n');
             }
             (Sink::Bytes(out), _) => {
@@ -523,19 +529,26 @@ impl Shared<'_> {
         match chunk.records {
             Records::Csv(recs) => {
                 let cols = self.columns.expect("CSV input has columns");
-                for rec in &recs {
+                for rec in recs {
                     let line = rec.position().map_or(0, |p| p.line());
-                    let parsed = if rec.len() != self.header_len {
+                    let invalid = |message| {
                         Err(contacts_csv::RowError {
                             contact_id: String::new(),
-                            message: format!(
-                                "the row has {} fields, the header {}",
-                                rec.len(),
-                                self.header_len
-                            ),
+                            message,
                         })
+                    };
+                    // One UTF-8 check for the whole row.
+                    let parsed = if rec.len() != self.header_len {
+                        invalid(format!(
+                            "the row has {} fields, the header {}",
+                            rec.len(),
+                            self.header_len
+                        ))
                     } else {
-                        contacts_csv::contact(rec, cols)
+                        match csv::StringRecord::from_byte_record(rec) {
+                            Ok(rec) => contacts_csv::contact(&rec, cols),
+                            Err(e) => invalid(format!("not UTF-8 ({e})")),
+                        }
                     };
                     one(parsed, line);
                 }
@@ -754,6 +767,7 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<i32> {
         format: args.format,
         targeted_only: args.targeted_only,
         source_name: source.name(),
+        json: super::json::DecisionJson::new(rules, Some(as_of.into())),
     };
     let workers = args
         .threads

@@ -3,6 +3,7 @@
 pub mod classify;
 pub mod contacts_csv;
 pub mod evaluate;
+pub mod json;
 pub mod report;
 pub mod rules;
 pub mod summary;

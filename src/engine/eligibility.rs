@@ -21,6 +21,8 @@
 //! is a candidate; the facts are derived again just after each candidate in
 //! time order, and the first one whose verdict differs gives `validUntil`.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Months, TimeDelta, Utc};
 use sha2::{Digest, Sha256};
 
@@ -281,6 +283,21 @@ fn add_months(d: DateTime<Utc>, m: u32) -> Option<DateTime<Utc>> {
     d.checked_add_months(Months::new(m))
 }
 
+impl Dates {
+    fn new(contact: &pb::Contact, rules: &RuleSet) -> Dates {
+        let th = rules.thresholds;
+        let obtained = contact.source.as_ref().and_then(|s| ts(&s.obtained_at));
+        let verified = ts(&contact.last_verified_at);
+        Dates {
+            obtained,
+            verified,
+            obtained_stale: obtained.and_then(|d| add_months(d, th.data_stale_months)),
+            verified_stale: verified.and_then(|d| add_months(d, th.data_stale_months)),
+            obtained_notice: obtained.and_then(|d| add_months(d, th.art14_notice_months)),
+        }
+    }
+}
+
 /// Everything about one contact × campaign that does not depend on the instant.
 struct Context<'a> {
     contact: &'a pb::Contact,
@@ -288,9 +305,23 @@ struct Context<'a> {
     campaign: &'a PreparedCampaign,
     rules: &'a RuleSet,
     /// Upper-cased, aliases applied; "" when unknown.
-    jurisdiction: String,
+    jurisdiction: Cow<'a, str>,
     country: Option<&'a Country>,
     dmu_role: pb::dmu_role::Value,
+    /// The dated inputs and their limits, computed once for every instant.
+    dates: Dates,
+}
+
+/// `(date, date + N months)` for the time limits of the rules.
+#[derive(Clone, Copy, Default)]
+struct Dates {
+    obtained: Option<DateTime<Utc>>,
+    verified: Option<DateTime<Utc>>,
+    /// obtained + data_stale_months, verified + data_stale_months
+    obtained_stale: Option<DateTime<Utc>>,
+    verified_stale: Option<DateTime<Utc>>,
+    /// obtained + art14_notice_months
+    obtained_notice: Option<DateTime<Utc>>,
 }
 
 impl<'a> Context<'a> {
@@ -303,6 +334,12 @@ impl<'a> Context<'a> {
         let mut buf = [0u8; 8];
         let code = rules.canonical_country(upper_code(contact_country(contact), &mut buf));
         let country = rules.country(code);
+        // Borrowed from the rule set when covered: no allocation in the common case.
+        let jurisdiction = match country {
+            Some(c) => Cow::Borrowed(c.code.as_str()),
+            None if code.is_empty() => Cow::Borrowed(""),
+            None => Cow::Owned(code.to_owned()),
+        };
         let c = &enrichment.classification;
         let employees = contact
             .organisation
@@ -314,9 +351,10 @@ impl<'a> Context<'a> {
             enrichment,
             campaign,
             rules,
-            jurisdiction: code.to_owned(),
+            jurisdiction,
             country,
             dmu_role,
+            dates: Dates::new(contact, rules),
         }
     }
 
@@ -325,17 +363,23 @@ impl<'a> Context<'a> {
         let source = contact.source.as_ref();
         let source_kind = source.map_or(0, |s| s.kind);
         let kind_bit = |mask: u32| (0..32).contains(&source_kind) && mask & (1 << source_kind) != 0;
-        let obtained = happened(source.and_then(|s| ts(&s.obtained_at)), at);
-        let verified = happened(ts(&contact.last_verified_at), at).or(obtained);
-        let stale = verified
-            .and_then(|d| add_months(d, rules.thresholds.data_stale_months))
-            .is_some_and(|limit| limit < at);
-        let obtained_age = match obtained {
-            None => ObtainedAge::Unknown,
-            Some(d) => match add_months(d, rules.thresholds.art14_notice_months) {
-                Some(limit) if limit >= at => ObtainedAge::WithinNoticePeriod,
-                _ => ObtainedAge::OverNoticePeriod,
-            },
+        let d = &self.dates;
+        // dataAge from lastVerifiedAt, else obtainedAt; dates after `at` are ignored.
+        let happened_by = |t: Option<DateTime<Utc>>| t.is_some_and(|t| t <= at);
+        let stale_limit = if happened_by(d.verified) {
+            d.verified_stale
+        } else if happened_by(d.obtained) {
+            d.obtained_stale
+        } else {
+            None
+        };
+        let stale = stale_limit.is_some_and(|limit| limit < at);
+        let obtained_age = if !happened_by(d.obtained) {
+            ObtainedAge::Unknown
+        } else if d.obtained_notice.is_some_and(|limit| limit >= at) {
+            ObtainedAge::WithinNoticePeriod
+        } else {
+            ObtainedAge::OverNoticePeriod
         };
         let (soft_opt_in, on_exclusion_list) = self.soft_opt_in(at);
         let email = contact.email.trim();
@@ -484,61 +528,97 @@ impl<'a> Context<'a> {
 
     /// The earliest instant after which the same inputs give another verdict.
     fn valid_until(&self, as_of: DateTime<Utc>, base: Verdict) -> Option<DateTime<Utc>> {
-        // (instant reported, instant evaluated)
-        let mut candidates: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
-        let just_after = |t: DateTime<Utc>| t + TimeDelta::nanoseconds(1);
-        let mut event = |d: Option<DateTime<Utc>>| {
+        let mut candidates = Candidates::new();
+        let event = |c: &mut Candidates, d: Option<DateTime<Utc>>| {
             if let Some(d) = d.filter(|d| *d > as_of) {
-                candidates.push((d, d));
+                c.push(d, d);
             }
         };
         let c = self.contact;
         let source = c.source.as_ref();
-        let obtained = source.and_then(|s| ts(&s.obtained_at));
-        let verified = ts(&c.last_verified_at);
-        event(obtained);
-        event(verified);
-        event(source.and_then(|s| ts(&s.art14_notice_sent_at)));
+        let d = self.dates;
+        event(&mut candidates, d.obtained);
+        event(&mut candidates, d.verified);
+        event(
+            &mut candidates,
+            source.and_then(|s| ts(&s.art14_notice_sent_at)),
+        );
         for k in &c.consents {
-            event(ts(&k.captured_at));
-            event(ts(&k.withdrawn_at));
-            event(ts(&k.double_opt_in_at));
+            event(&mut candidates, ts(&k.captured_at));
+            event(&mut candidates, ts(&k.withdrawn_at));
+            event(&mut candidates, ts(&k.double_opt_in_at));
         }
         for s in &c.suppressions {
-            event(ts(&s.at));
+            event(&mut candidates, ts(&s.at));
         }
         for p in &c.purchases {
-            event(ts(&p.purchased_at));
+            event(&mut candidates, ts(&p.purchased_at));
         }
-        let th = self.rules.thresholds;
-        let mut limit = |d: Option<DateTime<Utc>>, months: u32| {
-            if let Some(t) = d
-                .and_then(|d| add_months(d, months))
-                .filter(|t| *t >= as_of)
-            {
-                candidates.push((t, just_after(t)));
+        // A limit T holds at T itself ("over" is strict): evaluate just after it.
+        let limit = |c: &mut Candidates, t: Option<DateTime<Utc>>| {
+            if let Some(t) = t.filter(|t| *t >= as_of) {
+                c.push(t, t + TimeDelta::nanoseconds(1));
             }
         };
-        limit(verified, th.data_stale_months);
-        limit(obtained, th.data_stale_months);
-        limit(obtained, th.art14_notice_months);
+        limit(&mut candidates, d.verified_stale);
+        limit(&mut candidates, d.obtained_stale);
+        limit(&mut candidates, d.obtained_notice);
         if let Some(m) = self
             .country
             .and_then(|c| c.soft_opt_in.purchase_within_months)
         {
             for p in &c.purchases {
-                limit(ts(&p.purchased_at), m);
+                limit(
+                    &mut candidates,
+                    ts(&p.purchased_at).and_then(|d| add_months(d, m)),
+                );
             }
         }
-        if candidates.is_empty() {
-            return None;
-        }
-        candidates.sort_unstable_by_key(|&(_, eval)| eval);
-        candidates.dedup();
         candidates
-            .into_iter()
-            .find(|&(_, eval)| evaluate(&self.facts(eval), self.country, self.rules) != base)
-            .map(|(reported, _)| reported)
+            .sorted()
+            .iter()
+            .find(|&&(_, eval)| evaluate(&self.facts(eval), self.country, self.rules) != base)
+            .map(|&(reported, _)| reported)
+    }
+}
+
+/// (instant reported, instant evaluated) pairs, on the stack for the usual
+/// handful, spilling to the heap for contacts with many dated records.
+struct Candidates {
+    inline: [(DateTime<Utc>, DateTime<Utc>); 12],
+    len: usize,
+    spill: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+impl Candidates {
+    fn new() -> Self {
+        Candidates {
+            inline: [(DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MIN_UTC); 12],
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, reported: DateTime<Utc>, eval: DateTime<Utc>) {
+        if self.len < self.inline.len() {
+            self.inline[self.len] = (reported, eval);
+            self.len += 1;
+        } else {
+            self.spill.push((reported, eval));
+        }
+    }
+
+    /// In the order they are evaluated.
+    fn sorted(&mut self) -> &[(DateTime<Utc>, DateTime<Utc>)] {
+        if self.spill.is_empty() {
+            let v = &mut self.inline[..self.len];
+            v.sort_unstable_by_key(|&(_, eval)| eval);
+            v
+        } else {
+            self.spill.extend_from_slice(&self.inline[..self.len]);
+            self.spill.sort_unstable_by_key(|&(_, eval)| eval);
+            &self.spill
+        }
     }
 }
 
@@ -695,6 +775,7 @@ fn build(
     reasons.push(o.reason.clone());
     let mut obligations = Vec::new();
     if o.decision == Decision::Eligible {
+        obligations.reserve_exact(6);
         obligations.extend(rules.obligations_always.iter().cloned());
         if o.basis == pb::gdpr_basis::Value::LegitimateInterest {
             obligations.extend(rules.obligations_legitimate_interest.iter().cloned());
@@ -714,7 +795,7 @@ fn build(
         decision: o.decision as i32,
         channel_ground: o.ground as i32,
         gdpr_basis: o.basis as i32,
-        jurisdiction: ctx.jurisdiction.clone(),
+        jurisdiction: ctx.jurisdiction.to_string(),
         rule_id: o.rule_id.clone(),
         dmu_role: facts.dmu_role as i32,
         role_relevant: facts.role_relevant,
@@ -729,14 +810,13 @@ fn build(
 }
 
 impl Facts {
-    /// The canonical form hashed into `inputDigest`: one `key=value` line per
-    /// fact, in this fixed order, enum values by their contract names.
-    pub fn write_canonical(
+    /// The facts as (name, value) pairs, in the canonical order; enum values by
+    /// their contract names.
+    pub fn canonical_fields<'a>(
         &self,
-        jurisdiction: &str,
-        rule_set_version: &str,
-        out: &mut impl FnMut(&[u8]),
-    ) {
+        jurisdiction: &'a str,
+        rule_set_version: &'a str,
+    ) -> [(&'static str, &'a str); 23] {
         let b = |v: bool| if v { "1" } else { "0" };
         let consent = match self.consent {
             ConsentState::None => "NONE",
@@ -759,8 +839,7 @@ impl Facts {
             ObtainedAge::WithinNoticePeriod => "WITHIN_NOTICE_PERIOD",
             ObtainedAge::OverNoticePeriod => "OVER_NOTICE_PERIOD",
         };
-        let fields: [(&str, &str); 24] = [
-            ("format", "dmumatch.inputs.v1"),
+        [
             ("ruleSetVersion", rule_set_version),
             ("channelEmail", b(self.channel_email)),
             ("addressKind", self.address.as_str_name()),
@@ -787,10 +866,20 @@ impl Facts {
             ("art14NoticeSent", b(self.art14_notice_sent)),
             ("obtained", obtained),
             ("end", ""),
-        ];
-        for (k, v) in fields {
-            out(k.as_bytes());
-            out(b"=");
+        ]
+    }
+
+    /// The canonical form hashed into `inputDigest`: the line
+    /// `dmumatch.inputs.v1`, then the value of each of
+    /// [`Facts::canonical_fields`] on a line of its own, in that order.
+    pub fn write_canonical(
+        &self,
+        jurisdiction: &str,
+        rule_set_version: &str,
+        out: &mut impl FnMut(&[u8]),
+    ) {
+        out(b"dmumatch.inputs.v1\n");
+        for (_, v) in self.canonical_fields(jurisdiction, rule_set_version) {
             out(v.as_bytes());
             out(b"\n");
         }

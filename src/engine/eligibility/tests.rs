@@ -1373,9 +1373,11 @@ fn digest_canonical_form_is_readable() {
     let mut text = Vec::new();
     f.write_canonical("NL", &r.version, &mut |b| text.extend_from_slice(b));
     let text = String::from_utf8(text).unwrap();
-    assert!(text.starts_with("format=dmumatch.inputs.v1\nruleSetVersion=2026.11.1\n"));
-    assert!(text.contains("addressKind=PERSONAL_BUSINESS\n"));
-    assert!(text.contains("dmuRole=DECIDER\n"));
+    assert!(text.starts_with("dmumatch.inputs.v1\n2026.11.1\n1\nPERSONAL_BUSINESS\n"));
+    let fields = f.canonical_fields("NL", &r.version);
+    assert!(fields.contains(&("dmuRole", "DECIDER")));
+    assert!(fields.contains(&("jurisdiction", "NL")));
+    assert_eq!(text.lines().count(), fields.len() + 1);
     assert!(
         !text.contains("jan"),
         "no personal data in the digest input"
