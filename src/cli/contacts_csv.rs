@@ -260,10 +260,6 @@ impl<'r> Row<'r> {
             .map_or("", str::trim))
     }
 
-    fn string(&self, c: Col) -> Result<String, String> {
-        self.raw(c).map(str::to_owned)
-    }
-
     fn date(&self, c: Col) -> Result<Option<pb::Timestamp>, String> {
         parse_date(self.raw(c)?)
             .map(|d| d.map(pb::Timestamp::from))
@@ -279,6 +275,9 @@ impl<'r> Row<'r> {
         if v.is_empty() {
             return Ok(None);
         }
+        if let Some(x) = parse(v) {
+            return Ok(Some(x));
+        }
         let key: String = v
             .chars()
             .map(|ch| {
@@ -292,16 +291,6 @@ impl<'r> Row<'r> {
         parse(&key)
             .map(Some)
             .ok_or_else(|| format!("column {}: unknown value {v:?}", name(c)))
-    }
-
-    fn list(&self, c: Col) -> Result<Vec<String>, String> {
-        Ok(self
-            .raw(c)?
-            .split([';', '|'])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect())
     }
 
     fn any_set(&self, cols: &[Col]) -> Result<bool, String> {
@@ -373,67 +362,111 @@ pub fn parse_bool(s: &str) -> Result<bool, String> {
 /// industry and the source's provider are not read: no rule uses them, and
 /// what is not read cannot leak (data minimisation).
 pub fn contact(rec: &StringRecord, cols: &Columns) -> Result<pb::Contact, RowError> {
+    let mut c = pb::Contact::default();
+    contact_into(rec, cols, &mut c).map(|()| c)
+}
+
+/// [`contact`] into an existing message, reusing its buffers (for reading
+/// millions of rows without allocating per field).
+pub fn contact_into(rec: &StringRecord, cols: &Columns, c: &mut pb::Contact) -> Result<(), RowError> {
     let row = Row { rec, cols };
-    let contact_id = row.raw(Col::ContactId).unwrap_or("").to_owned();
-    read(&row).map_err(|message| RowError {
-        contact_id,
+    read_into(&row, c).map_err(|message| RowError {
+        contact_id: row.raw(Col::ContactId).unwrap_or("").to_owned(),
         message,
     })
 }
 
-fn read(row: &Row<'_>) -> Result<pb::Contact, String> {
-    let contact_id = row.string(Col::ContactId)?;
+fn set(dst: &mut String, src: &str) {
+    dst.clear();
+    dst.push_str(src);
+}
+
+/// `dst` = the `;`/`|`-separated items of `src`, reusing `dst`'s strings.
+fn set_list(dst: &mut Vec<String>, src: &str) {
+    let mut n = 0;
+    for item in src.split([';', '|']).map(str::trim).filter(|s| !s.is_empty()) {
+        match dst.get_mut(n) {
+            Some(slot) => set(slot, item),
+            None => dst.push(item.to_owned()),
+        }
+        n += 1;
+    }
+    dst.truncate(n);
+}
+
+fn read_into(row: &Row<'_>, c: &mut pb::Contact) -> Result<(), String> {
+    let contact_id = row.raw(Col::ContactId)?;
     if contact_id.is_empty() {
         return Err("missing contact_id".into());
     }
-    let version = match row.raw(Col::Version)? {
+    set(&mut c.contact_id, contact_id);
+    c.version = match row.raw(Col::Version)? {
         "" => 0,
         v => v
             .parse()
             .map_err(|_| format!("column version: {v:?} is not an integer"))?,
     };
-    let employee_count = match row.raw(Col::EmployeeCount)? {
+    c.first_name.clear();
+    c.last_name.clear();
+    set(&mut c.email, row.raw(Col::Email)?);
+    set(&mut c.job_title, row.raw(Col::JobTitle)?);
+    set(&mut c.language, row.raw(Col::Language)?);
+    set(&mut c.country, row.raw(Col::Country)?);
+
+    let o = c.organisation.get_or_insert_with(Default::default);
+    set(&mut o.organisation_id, row.raw(Col::OrganisationId)?);
+    o.name.clear();
+    set(&mut o.country, row.raw(Col::OrganisationCountry)?);
+    set(&mut o.legal_form, row.raw(Col::LegalForm)?);
+    o.entity_type = row
+        .enumeration(Col::EntityType, pb::entity_type::Value::from_str_name)?
+        .map_or(0, |v| v as i32);
+    set(&mut o.domain, row.raw(Col::OrganisationDomain)?);
+    o.employee_count = match row.raw(Col::EmployeeCount)? {
         "" => 0,
         v => v
             .parse()
             .map_err(|_| format!("column employee_count: {v:?} is not an integer"))?,
     };
-    let organisation = pb::Organisation {
-        organisation_id: row.string(Col::OrganisationId)?,
-        name: String::new(),
-        country: row.string(Col::OrganisationCountry)?,
-        legal_form: row.string(Col::LegalForm)?,
-        entity_type: row
-            .enumeration(Col::EntityType, pb::entity_type::Value::from_str_name)?
-            .map_or(0, |v| v as i32),
-        domain: row.string(Col::OrganisationDomain)?,
-        employee_count,
-        industry: String::new(),
-        published_marketing_addresses: row.list(Col::PublishedMarketingAddresses)?,
-    };
-    let source = pb::Source {
-        kind: row
-            .enumeration(Col::SourceKind, pb::source_kind::Value::from_str_name)?
-            .map_or(0, |v| v as i32),
-        provider: String::new(),
-        obtained_at: row.date(Col::SourceObtainedAt)?,
-        informed_at_collection: row.bool(Col::SourceInformedAtCollection)?,
-        art14_notice_sent_at: row.date(Col::Art14NoticeSentAt)?,
-        restricted: row.bool(Col::SourceRestricted)?,
-    };
-    let mut purchases = Vec::new();
+    o.industry.clear();
+    set_list(&mut o.published_marketing_addresses, row.raw(Col::PublishedMarketingAddresses)?);
+
+    c.relationship = row
+        .enumeration(Col::Relationship, pb::relationship::Value::from_str_name)?
+        .map_or(0, |v| v as i32);
+
+    let s = c.source.get_or_insert_with(Default::default);
+    s.kind = row
+        .enumeration(Col::SourceKind, pb::source_kind::Value::from_str_name)?
+        .map_or(0, |v| v as i32);
+    s.provider.clear();
+    s.obtained_at = row.date(Col::SourceObtainedAt)?;
+    s.informed_at_collection = row.bool(Col::SourceInformedAtCollection)?;
+    s.art14_notice_sent_at = row.date(Col::Art14NoticeSentAt)?;
+    s.restricted = row.bool(Col::SourceRestricted)?;
+
     let purchased_at = row.date(Col::PurchasedAt)?;
     let supplied = row.bool(Col::PurchaseAddressSuppliedByContact)?;
     let opt_out = row.bool(Col::PurchaseOptOutOffered)?;
-    for category in row.list(Col::PurchaseCategories)? {
-        purchases.push(pb::Purchase {
-            product_category: category,
-            purchased_at,
-            address_supplied_by_contact: supplied,
-            opt_out_offered_at_collection: opt_out,
-        });
+    let mut n = 0;
+    for category in row
+        .raw(Col::PurchaseCategories)?
+        .split([';', '|'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        if n == c.purchases.len() {
+            c.purchases.push(pb::Purchase::default());
+        }
+        let p = &mut c.purchases[n];
+        set(&mut p.product_category, category);
+        p.purchased_at = purchased_at;
+        p.address_supplied_by_contact = supplied;
+        p.opt_out_offered_at_collection = opt_out;
+        n += 1;
     }
-    let mut consents = Vec::new();
+    c.purchases.truncate(n);
+
     if row.any_set(&[
         Col::ConsentBrand,
         Col::ConsentPurpose,
@@ -442,21 +475,26 @@ fn read(row: &Row<'_>) -> Result<pb::Contact, String> {
         Col::ConsentCaptureSource,
         Col::ConsentWithdrawnAt,
     ])? {
-        consents.push(pb::Consent {
-            brand: row.string(Col::ConsentBrand)?,
-            purpose: row.string(Col::ConsentPurpose)?,
-            // A CRM's consent columns are usually the email consent.
-            channel: row
-                .enumeration(Col::ConsentChannel, pb::channel::Value::from_str_name)?
-                .unwrap_or(pb::channel::Value::Email) as i32,
-            captured_at: row.date(Col::ConsentCapturedAt)?,
-            text_version: row.string(Col::ConsentTextVersion)?,
-            capture_source: row.string(Col::ConsentCaptureSource)?,
-            double_opt_in_at: row.date(Col::ConsentDoubleOptInAt)?,
-            withdrawn_at: row.date(Col::ConsentWithdrawnAt)?,
-        });
+        c.consents.truncate(1);
+        if c.consents.is_empty() {
+            c.consents.push(pb::Consent::default());
+        }
+        let k = &mut c.consents[0];
+        set(&mut k.brand, row.raw(Col::ConsentBrand)?);
+        set(&mut k.purpose, row.raw(Col::ConsentPurpose)?);
+        // A CRM's consent columns are usually the email consent.
+        k.channel = row
+            .enumeration(Col::ConsentChannel, pb::channel::Value::from_str_name)?
+            .unwrap_or(pb::channel::Value::Email) as i32;
+        k.captured_at = row.date(Col::ConsentCapturedAt)?;
+        set(&mut k.text_version, row.raw(Col::ConsentTextVersion)?);
+        set(&mut k.capture_source, row.raw(Col::ConsentCaptureSource)?);
+        k.double_opt_in_at = row.date(Col::ConsentDoubleOptInAt)?;
+        k.withdrawn_at = row.date(Col::ConsentWithdrawnAt)?;
+    } else {
+        c.consents.clear();
     }
-    let mut suppressions = Vec::new();
+
     if row.any_set(&[
         Col::SuppressionScope,
         Col::SuppressionBrand,
@@ -464,9 +502,9 @@ fn read(row: &Row<'_>) -> Result<pb::Contact, String> {
         Col::SuppressionReason,
         Col::SuppressionAt,
     ])? {
-        let brand = row.string(Col::SuppressionBrand)?;
-        let purpose = row.string(Col::SuppressionPurpose)?;
         use pb::suppression_scope::Value as Scope;
+        let brand = row.raw(Col::SuppressionBrand)?;
+        let purpose = row.raw(Col::SuppressionPurpose)?;
         // No scope given: the narrowest one the row names, else everything.
         let scope = row
             .enumeration(Col::SuppressionScope, Scope::from_str_name)?
@@ -477,39 +515,25 @@ fn read(row: &Row<'_>) -> Result<pb::Contact, String> {
             } else {
                 Scope::All
             });
-        suppressions.push(pb::Suppression {
-            scope: scope as i32,
-            brand,
-            purpose,
-            reason: row
-                .enumeration(
-                    Col::SuppressionReason,
-                    pb::suppression_reason::Value::from_str_name,
-                )?
-                .map_or(0, |v| v as i32),
-            at: row.date(Col::SuppressionAt)?,
-        });
+        c.suppressions.truncate(1);
+        if c.suppressions.is_empty() {
+            c.suppressions.push(pb::Suppression::default());
+        }
+        let sp = &mut c.suppressions[0];
+        sp.scope = scope as i32;
+        set(&mut sp.brand, brand);
+        set(&mut sp.purpose, purpose);
+        sp.reason = row
+            .enumeration(Col::SuppressionReason, pb::suppression_reason::Value::from_str_name)?
+            .map_or(0, |v| v as i32);
+        sp.at = row.date(Col::SuppressionAt)?;
+    } else {
+        c.suppressions.clear();
     }
-    Ok(pb::Contact {
-        contact_id,
-        version,
-        first_name: String::new(),
-        last_name: String::new(),
-        email: row.string(Col::Email)?,
-        job_title: row.string(Col::JobTitle)?,
-        language: row.string(Col::Language)?,
-        country: row.string(Col::Country)?,
-        organisation: Some(organisation),
-        relationship: row
-            .enumeration(Col::Relationship, pb::relationship::Value::from_str_name)?
-            .map_or(0, |v| v as i32),
-        purchases,
-        source: Some(source),
-        consents,
-        suppressions,
-        last_verified_at: row.date(Col::LastVerifiedAt)?,
-        exclusion_lists: row.list(Col::ExclusionLists)?,
-    })
+
+    c.last_verified_at = row.date(Col::LastVerifiedAt)?;
+    set_list(&mut c.exclusion_lists, row.raw(Col::ExclusionLists)?);
+    Ok(())
 }
 
 /// The canonical header line, for docs and the example generator check.
@@ -603,6 +627,25 @@ mod tests {
         assert!(e.message.contains("employee_count"));
         let e = read_one("contact_id,email", ",jan@acme.nl").unwrap_err();
         assert!(e.message.contains("missing contact_id"));
+    }
+
+    #[test]
+    fn reading_into_a_used_contact_leaves_nothing_behind() {
+        let header = canonical_header();
+        let full = "c-1001,3,Jan,Jansen,jan.jansen@acme.nl,Hoofd ICT,nl,NL,o-17,Acme B.V.,NL,BV,,acme.nl,120,62.01,info@acme.nl;sales@acme.nl,CUSTOMER,\
+            DATA_BROKER,ListCo,2026-10-01,true,2026-10-05T00:00:00Z,yes,2026-09-01,ES_ROBINSON,software.itsm;software.servicedesk,2025-03-01,yes,yes,\
+            acme-sender,marketing.communications.email,,2026-01-10T09:00:00Z,v3,webform:/x,2026-01-10 09:05:00,,\
+            ,,,OBJECTION,2026-06-01";
+        let sparse = format!("c-2{}", ",".repeat(header.matches(',').count()));
+        let data = format!("{header}\n{full}\n{sparse}\n{full}\n");
+        let mut r = csv::ReaderBuilder::new().from_reader(data.as_bytes());
+        let cols = Columns::from_header(r.byte_headers().unwrap()).unwrap();
+        let mut reused = pb::Contact::default();
+        let mut rec = StringRecord::new();
+        while r.read_record(&mut rec).unwrap() {
+            contact_into(&rec, &cols, &mut reused).unwrap();
+            assert_eq!(reused, contact(&rec, &cols).unwrap());
+        }
     }
 
     #[test]

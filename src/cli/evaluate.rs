@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 
 use super::contacts_csv::{self, Columns};
 use super::summary::{CampaignInfo, CampaignStats, RunInfo};
-use crate::engine::eligibility::{PreparedCampaign, decide_invalid_input, decide_prepared};
+use crate::engine::eligibility::{PreparedCampaign, decide_invalid_input, decide_prepared_into};
 use crate::engine::taxonomy::Function;
 use crate::engine::{Classifier, RuleSet, enrich};
 use crate::pb;
@@ -333,6 +333,13 @@ struct Shared<'a> {
     json: super::json::DecisionJson,
 }
 
+/// A worker's contact and decision, reused row after row.
+#[derive(Default)]
+struct Buffers {
+    contact: pb::Contact,
+    decided: pb::EligibilityDecided,
+}
+
 /// Where a worker writes one chunk's decisions.
 enum Sink {
     Bytes(Vec<u8>),
@@ -502,15 +509,15 @@ impl Shared<'_> {
         }
     }
 
-    /// Parse, enrich, decide and format one chunk.
-    fn work(&self, chunk: Chunk, stats: &mut [CampaignStats]) -> Done {
+    /// Parse, enrich, decide and format one chunk; `buf` is reused across chunks.
+    fn work(&self, chunk: Chunk, stats: &mut [CampaignStats], buf: &mut Buffers) -> Done {
         let mut sink = Sink::new(self.format);
         let mut errors = Vec::new();
         let mut rows = 0;
-        let mut one = |parsed: Result<pb::Contact, contacts_csv::RowError>, line: u64| {
+        let mut one = |parsed: Result<(), contacts_csv::RowError>, line: u64, buf: &mut Buffers| {
             rows += 1;
             match parsed {
-                Ok(contact) => self.decide_one(&contact, line, &mut sink, stats),
+                Ok(()) => self.decide_one(&buf.contact, line, &mut sink, stats, &mut buf.decided),
                 Err(e) => {
                     errors.push(format!(
                         "{}:{line}: {}{}",
@@ -546,16 +553,17 @@ impl Shared<'_> {
                         ))
                     } else {
                         match csv::StringRecord::from_byte_record(rec) {
-                            Ok(rec) => contacts_csv::contact(&rec, cols),
+                            Ok(rec) => contacts_csv::contact_into(&rec, cols, &mut buf.contact),
                             Err(e) => invalid(format!("not UTF-8 ({e})")),
                         }
                     };
-                    one(parsed, line);
+                    one(parsed, line, buf);
                 }
             }
             Records::Ndjson(lines) => {
                 for (line, text) in &lines {
-                    one(parse_json_contact(text), *line);
+                    let parsed = parse_json_contact(text).map(|c| buf.contact = c);
+                    one(parsed, *line, buf);
                 }
             }
         }
@@ -573,6 +581,7 @@ impl Shared<'_> {
         line: u64,
         sink: &mut Sink,
         stats: &mut [CampaignStats],
+        d: &mut pb::EligibilityDecided,
     ) {
         let enrichment = enrich(contact, self.classifier, self.rules);
         for (c, s) in self.campaigns.iter().zip(stats.iter_mut()) {
@@ -582,7 +591,7 @@ impl Shared<'_> {
                     continue;
                 }
             }
-            let mut d = decide_prepared(contact, &enrichment, &c.prepared, self.as_of, self.rules);
+            decide_prepared_into(contact, &enrichment, &c.prepared, self.as_of, self.rules, d);
             d.decision_id = decision_id(
                 &c.prepared,
                 &contact.contact_id,
@@ -592,8 +601,8 @@ impl Shared<'_> {
                 line,
             );
             d.decided_at = Some(self.as_of.into());
-            s.add(&d);
-            self.emit(sink, &d, Some(&enrichment));
+            s.add(d);
+            self.emit(sink, d, Some(&enrichment));
         }
     }
 
@@ -800,10 +809,11 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<i32> {
             let shared = &shared;
             handles.push(s.spawn(move || {
                 let mut stats = vec![CampaignStats::default(); shared.campaigns.len()];
+                let mut buf = Buffers::default();
                 loop {
                     let next = chunk_rx.lock().map(|rx| rx.recv());
                     let Ok(Ok(chunk)) = next else { break };
-                    if done_tx.send(shared.work(chunk, &mut stats)).is_err() {
+                    if done_tx.send(shared.work(chunk, &mut stats, &mut buf)).is_err() {
                         break;
                     }
                 }

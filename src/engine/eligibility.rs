@@ -165,11 +165,26 @@ pub fn decide_prepared(
     as_of: DateTime<Utc>,
     rules: &RuleSet,
 ) -> pb::EligibilityDecided {
+    let mut out = pb::EligibilityDecided::default();
+    decide_prepared_into(contact, enrichment, campaign, as_of, rules, &mut out);
+    out
+}
+
+/// [`decide_prepared`] into an existing message, reusing its buffers: for
+/// deciding many contacts in a loop without allocating per decision.
+pub fn decide_prepared_into(
+    contact: &pb::Contact,
+    enrichment: &Enrichment,
+    campaign: &PreparedCampaign,
+    as_of: DateTime<Utc>,
+    rules: &RuleSet,
+    out: &mut pb::EligibilityDecided,
+) {
     let ctx = Context::new(contact, enrichment, campaign, rules);
     let facts = ctx.facts(as_of);
     let verdict = evaluate(&facts, ctx.country, rules);
     let valid_until = ctx.valid_until(as_of, verdict);
-    build(&ctx, &facts, verdict, valid_until)
+    build_into(&ctx, &facts, verdict, valid_until, out);
 }
 
 /// `NEEDS_REVIEW` with reason `INPUT_INVALID` (rule I0) for a record that
@@ -763,50 +778,74 @@ fn overlay(f: &Facts, eligible: OutcomeId, from_step7: bool, rules: &RuleSet) ->
 // ---------------------------------------------------------------------------
 // Output
 
-fn build(
+/// `dst = src`, reusing `dst`'s buffer.
+#[inline]
+fn set(dst: &mut String, src: &str) {
+    dst.clear();
+    dst.push_str(src);
+}
+
+/// Writes the decision into `out`, reusing its buffers (`clone_from`).
+fn build_into(
     ctx: &Context<'_>,
     facts: &Facts,
     verdict: Verdict,
     valid_until: Option<DateTime<Utc>>,
-) -> pb::EligibilityDecided {
+    out: &mut pb::EligibilityDecided,
+) {
     let rules = ctx.rules;
     let o = rules.outcome(verdict.outcome);
-    let mut reasons = Vec::with_capacity(1 + usize::from(verdict.art14_in_first_message));
-    reasons.push(o.reason.clone());
-    let mut obligations = Vec::new();
-    if o.decision == Decision::Eligible {
-        obligations.reserve_exact(6);
-        obligations.extend(rules.obligations_always.iter().cloned());
-        if o.basis == pb::gdpr_basis::Value::LegitimateInterest {
-            obligations.extend(rules.obligations_legitimate_interest.iter().cloned());
+    let eligible = o.decision == Decision::Eligible;
+    let mut n_reasons = 0;
+    let mut reason = |r: &pb::Reason| {
+        match out.reasons.get_mut(n_reasons) {
+            Some(slot) => slot.clone_from(r),
+            None => out.reasons.push(r.clone()),
         }
-        if verdict.art14_in_first_message {
-            obligations.extend(rules.obligations_art14.iter().cloned());
-            reasons.push(rules.outcome(rules.fixed.g8).reason.clone());
-        }
-        if let Some(c) = ctx.country {
-            obligations.extend(c.obligations.iter().cloned());
+        n_reasons += 1;
+    };
+    reason(&o.reason);
+    if eligible && verdict.art14_in_first_message {
+        reason(&rules.outcome(rules.fixed.g8).reason);
+    }
+    out.reasons.truncate(n_reasons);
+    let mut n_obligations = 0;
+    if eligible {
+        let art14: &[String] = if verdict.art14_in_first_message {
+            &rules.obligations_art14
+        } else {
+            &[]
+        };
+        let li: &[String] = if o.basis == pb::gdpr_basis::Value::LegitimateInterest {
+            &rules.obligations_legitimate_interest
+        } else {
+            &[]
+        };
+        let country: &[String] = ctx.country.map_or(&[], |c| &c.obligations);
+        for ob in rules.obligations_always.iter().chain(li).chain(art14).chain(country) {
+            match out.obligations.get_mut(n_obligations) {
+                Some(slot) => set(slot, ob),
+                None => out.obligations.push(ob.clone()),
+            }
+            n_obligations += 1;
         }
     }
-    pb::EligibilityDecided {
-        decision_id: String::new(),
-        contact_id: ctx.contact.contact_id.clone(),
-        campaign_id: ctx.campaign.campaign_id.clone(),
-        decision: o.decision as i32,
-        channel_ground: o.ground as i32,
-        gdpr_basis: o.basis as i32,
-        jurisdiction: ctx.jurisdiction.to_string(),
-        rule_id: o.rule_id.clone(),
-        dmu_role: facts.dmu_role as i32,
-        role_relevant: facts.role_relevant,
-        reasons,
-        obligations,
-        rule_set_version: rules.version.clone(),
-        input_digest: input_digest(facts, &ctx.jurisdiction, rules),
-        decided_at: None,
-        valid_until: valid_until.map(pb::Timestamp::from),
-        supersedes_decision_id: String::new(),
-    }
+    out.obligations.truncate(n_obligations);
+    out.decision_id.clear();
+    set(&mut out.contact_id, &ctx.contact.contact_id);
+    set(&mut out.campaign_id, &ctx.campaign.campaign_id);
+    out.decision = o.decision as i32;
+    out.channel_ground = o.ground as i32;
+    out.gdpr_basis = o.basis as i32;
+    set(&mut out.jurisdiction, &ctx.jurisdiction);
+    set(&mut out.rule_id, &o.rule_id);
+    out.dmu_role = facts.dmu_role as i32;
+    out.role_relevant = facts.role_relevant;
+    set(&mut out.rule_set_version, &rules.version);
+    write_input_digest(facts, &ctx.jurisdiction, rules, &mut out.input_digest);
+    out.decided_at = None;
+    out.valid_until = valid_until.map(pb::Timestamp::from);
+    out.supersedes_decision_id.clear();
 }
 
 impl Facts {
@@ -888,12 +927,17 @@ impl Facts {
 
 /// `sha256:<hex>` of [`Facts::write_canonical`].
 pub fn input_digest(facts: &Facts, jurisdiction: &str, rules: &RuleSet) -> String {
+    let mut s = String::with_capacity(71);
+    write_input_digest(facts, jurisdiction, rules, &mut s);
+    s
+}
+
+fn write_input_digest(facts: &Facts, jurisdiction: &str, rules: &RuleSet, out: &mut String) {
     let mut h = Sha256::new();
     facts.write_canonical(jurisdiction, &rules.version, &mut |b| h.update(b));
-    let mut s = String::with_capacity(71);
-    s.push_str("sha256:");
-    push_hex(&mut s, &h.finalize());
-    s
+    out.clear();
+    out.push_str("sha256:");
+    push_hex(out, &h.finalize());
 }
 
 pub(crate) fn push_hex(s: &mut String, bytes: &[u8]) {

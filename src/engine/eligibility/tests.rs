@@ -1427,3 +1427,31 @@ fn invalid_input_decision() {
     assert_eq!(d.reasons[0].code, "INPUT_INVALID");
     assert!(d.reasons[0].message.contains("line 7"));
 }
+
+#[test]
+fn deciding_into_a_used_buffer_leaves_nothing_behind() {
+    let r = RuleSet::embedded();
+    let cmp = PreparedCampaign::new(&itsm(), r);
+    // A busy decision first: ELIGIBLE, two reasons, obligations, validUntil.
+    let mut busy = contact("US", "Inc.", "info@acme.com");
+    third_party(&mut busy, pb::source_kind::Value::DataBroker, Some("2026-11-20"));
+    let mut buf = decide_prepared(&busy, &enrichment(&busy, F::It, S::HeadManager), &cmp, as_of(), r);
+    buf.decision_id = "left over".into();
+    buf.supersedes_decision_id = "left over".into();
+    buf.decided_at = ts("2020-01-01");
+    assert_eq!(buf.reasons.len(), 2);
+    for c in [
+        contact("NL", "BV", "jan@acme.nl"),
+        {
+            let mut c = contact("NL", "BV", "jan@acme.nl");
+            c.suppressions.push(suppression(pb::suppression_scope::Value::All, "", "", ""));
+            c
+        },
+        customer("IE", "Ltd", "jan@acme.ie", "2026-03-01"),
+        busy.clone(),
+    ] {
+        let e = enrichment(&c, F::It, S::HeadManager);
+        decide_prepared_into(&c, &e, &cmp, as_of(), r, &mut buf);
+        assert_eq!(buf, decide_prepared(&c, &e, &cmp, as_of(), r));
+    }
+}
