@@ -451,3 +451,29 @@ fn rules_command_prints_the_table() {
         std::fs::read_to_string(example("data/rules.toml")).unwrap()
     );
 }
+
+#[test]
+fn empty_strings_and_nulls_are_not_set() {
+    let s = Scratch::new("empty-strings");
+    let campaign = s.file("c.json", CAMPAIGN);
+    // A withdrawal of "" has not happened: the consent stands (G4), and a
+    // lastVerifiedAt of "" or null is simply unknown.
+    let contacts = s.file(
+        "contacts.ndjson",
+        r#"{"contactId": "c1", "email": "jan@acme.nl", "country": "NL", "organisation": {"legalForm": "BV", "entityType": ""}, "lastVerifiedAt": "", "consents": [{"brand": "northwind", "purpose": "marketing.communications.email", "channel": "EMAIL", "capturedAt": "2026-05-01T00:00:00Z", "textVersion": "v3", "captureSource": "webform:/x", "withdrawnAt": ""}]}
+{"contactId": "c2", "email": "jan@acme.nl", "country": "NL", "lastVerifiedAt": null, "relationship": "", "source": {"kind": "BUSINESS_CARD", "art14NoticeSentAt": null}}"#,
+    );
+    let o = run(&[
+        "evaluate",
+        "--contacts",
+        contacts.to_str().unwrap(),
+        "--campaign",
+        campaign.to_str().unwrap(),
+        "--as-of",
+        "2026-12-01T00:00:00Z",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let d = decisions(&o);
+    assert_eq!(d[0].rule_id, "G4");
+    assert_eq!(d[1].rule_id, "NL2");
+}

@@ -368,7 +368,11 @@ pub fn contact(rec: &StringRecord, cols: &Columns) -> Result<pb::Contact, RowErr
 
 /// [`contact`] into an existing message, reusing its buffers (for reading
 /// millions of rows without allocating per field).
-pub fn contact_into(rec: &StringRecord, cols: &Columns, c: &mut pb::Contact) -> Result<(), RowError> {
+pub fn contact_into(
+    rec: &StringRecord,
+    cols: &Columns,
+    c: &mut pb::Contact,
+) -> Result<(), RowError> {
     let row = Row { rec, cols };
     read_into(&row, c).map_err(|message| RowError {
         contact_id: row.raw(Col::ContactId).unwrap_or("").to_owned(),
@@ -384,7 +388,11 @@ fn set(dst: &mut String, src: &str) {
 /// `dst` = the `;`/`|`-separated items of `src`, reusing `dst`'s strings.
 fn set_list(dst: &mut Vec<String>, src: &str) {
     let mut n = 0;
-    for item in src.split([';', '|']).map(str::trim).filter(|s| !s.is_empty()) {
+    for item in src
+        .split([';', '|'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         match dst.get_mut(n) {
             Some(slot) => set(slot, item),
             None => dst.push(item.to_owned()),
@@ -429,7 +437,10 @@ fn read_into(row: &Row<'_>, c: &mut pb::Contact) -> Result<(), String> {
             .map_err(|_| format!("column employee_count: {v:?} is not an integer"))?,
     };
     o.industry.clear();
-    set_list(&mut o.published_marketing_addresses, row.raw(Col::PublishedMarketingAddresses)?);
+    set_list(
+        &mut o.published_marketing_addresses,
+        row.raw(Col::PublishedMarketingAddresses)?,
+    );
 
     c.relationship = row
         .enumeration(Col::Relationship, pb::relationship::Value::from_str_name)?
@@ -524,7 +535,10 @@ fn read_into(row: &Row<'_>, c: &mut pb::Contact) -> Result<(), String> {
         set(&mut sp.brand, brand);
         set(&mut sp.purpose, purpose);
         sp.reason = row
-            .enumeration(Col::SuppressionReason, pb::suppression_reason::Value::from_str_name)?
+            .enumeration(
+                Col::SuppressionReason,
+                pb::suppression_reason::Value::from_str_name,
+            )?
             .map_or(0, |v| v as i32);
         sp.at = row.date(Col::SuppressionAt)?;
     } else {

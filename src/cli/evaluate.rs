@@ -813,7 +813,10 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<i32> {
                 loop {
                     let next = chunk_rx.lock().map(|rx| rx.recv());
                     let Ok(Ok(chunk)) = next else { break };
-                    if done_tx.send(shared.work(chunk, &mut stats, &mut buf)).is_err() {
+                    if done_tx
+                        .send(shared.work(chunk, &mut stats, &mut buf))
+                        .is_err()
+                    {
                         break;
                     }
                 }

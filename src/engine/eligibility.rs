@@ -822,7 +822,13 @@ fn build_into(
             &[]
         };
         let country: &[String] = ctx.country.map_or(&[], |c| &c.obligations);
-        for ob in rules.obligations_always.iter().chain(li).chain(art14).chain(country) {
+        for ob in rules
+            .obligations_always
+            .iter()
+            .chain(li)
+            .chain(art14)
+            .chain(country)
+        {
             match out.obligations.get_mut(n_obligations) {
                 Some(slot) => set(slot, ob),
                 None => out.obligations.push(ob.clone()),

@@ -1434,8 +1434,18 @@ fn deciding_into_a_used_buffer_leaves_nothing_behind() {
     let cmp = PreparedCampaign::new(&itsm(), r);
     // A busy decision first: ELIGIBLE, two reasons, obligations, validUntil.
     let mut busy = contact("US", "Inc.", "info@acme.com");
-    third_party(&mut busy, pb::source_kind::Value::DataBroker, Some("2026-11-20"));
-    let mut buf = decide_prepared(&busy, &enrichment(&busy, F::It, S::HeadManager), &cmp, as_of(), r);
+    third_party(
+        &mut busy,
+        pb::source_kind::Value::DataBroker,
+        Some("2026-11-20"),
+    );
+    let mut buf = decide_prepared(
+        &busy,
+        &enrichment(&busy, F::It, S::HeadManager),
+        &cmp,
+        as_of(),
+        r,
+    );
     buf.decision_id = "left over".into();
     buf.supersedes_decision_id = "left over".into();
     buf.decided_at = ts("2020-01-01");
@@ -1444,7 +1454,8 @@ fn deciding_into_a_used_buffer_leaves_nothing_behind() {
         contact("NL", "BV", "jan@acme.nl"),
         {
             let mut c = contact("NL", "BV", "jan@acme.nl");
-            c.suppressions.push(suppression(pb::suppression_scope::Value::All, "", "", ""));
+            c.suppressions
+                .push(suppression(pb::suppression_scope::Value::All, "", "", ""));
             c
         },
         customer("IE", "Ltd", "jan@acme.ie", "2026-03-01"),
