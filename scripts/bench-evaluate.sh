@@ -28,6 +28,8 @@ campaign=examples/campaigns/itsm-launch.json
 args=(evaluate --contacts "$data" --campaign "$campaign" --as-of 2026-12-01T00:00:00Z "${extra[@]}")
 echo "== $bin ${args[*]} > /dev/null" >&2
 log=target/bench/evaluate-$n.time
+# The machine may be shared: say how busy it was.
+load=$(cut -d' ' -f1 /proc/loadavg)
 start=$(date +%s.%N)
 if [[ -x /usr/bin/time ]]; then
   /usr/bin/time -v "$bin" "${args[@]}" > /dev/null 2> "$log" || [[ $? == 1 ]]
@@ -46,10 +48,11 @@ else
 fi
 end=$(date +%s.%N)
 grep -E "^dmumatch evaluate:|ELIGIBLE  |NEEDS_" "$log" | head -6 >&2 || true
-python3 - "$n" "$start" "$end" "$peak_kb" <<'PY'
+python3 - "$n" "$start" "$end" "$peak_kb" "$load" "$(nproc)" <<'PY'
 import json, sys
 n, start, end, peak_kb = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4] or 0)
 s = end - start
 print(json.dumps({"bench": "evaluate", "contacts": n, "seconds": round(s, 3),
-                  "contacts_per_s": round(n / s), "peak_rss_mb": round(peak_kb / 1024, 1)}))
+                  "contacts_per_s": round(n / s), "peak_rss_mb": round(peak_kb / 1024, 1),
+                  "load_before": float(sys.argv[5]), "cores": int(sys.argv[6])}))
 PY

@@ -170,8 +170,8 @@ fn decision_bar(c: &ByDecision) -> String {
 
 /// Bars for the deciding reasons, coloured by the decision they lead to.
 fn reason_bars(stats: &CampaignStats) -> String {
-    const LABEL: f64 = 330.0;
-    const BAR: f64 = 460.0;
+    const LABEL: f64 = 400.0;
+    const BAR: f64 = 390.0;
     const ROW: f64 = 24.0;
     let reasons = stats.reasons_sorted();
     let max = reasons.first().map_or(1, |r| r.1.count).max(1);
@@ -187,9 +187,9 @@ fn reason_bars(stats: &CampaignStats) -> String {
         let w = (BAR * c.count as f64 / max as f64).max(1.0);
         let _ = write!(
             s,
-            r##"<text x="{x}" y="{ty}" text-anchor="end" font-size="12.5" fill="#1d2330">{} · {}</text><rect x="{LABEL}" y="{y}" width="{w:.1}" height="17" rx="2" fill="{}"><title>{}: {} ({})</title></rect><text x="{tx:.1}" y="{ty}" font-size="12.5" fill="#5b6475">{}</text>"##,
-            esc(code),
+            r##"<text x="{x}" y="{ty}" text-anchor="end" font-size="12" fill="#1d2330"><tspan font-weight="600">{}</tspan> · {}</text><rect x="{LABEL}" y="{y}" width="{w:.1}" height="17" rx="2" fill="{}"><title>{}: {} ({})</title></rect><text x="{tx:.1}" y="{ty}" font-size="12.5" fill="#5b6475">{}</text>"##,
             esc(&c.rule_id),
+            esc(code),
             colour(d),
             esc(code),
             c.count,
@@ -286,10 +286,11 @@ fn campaign_section(
         .jurisdictions_sorted()
         .into_iter()
         .map(|(j, c)| {
-            let name = rules.country(j).map_or_else(
-                || format!("{j} · not covered"),
-                |k| format!("{} · {}", k.code, k.name),
-            );
+            let name = match rules.country(j) {
+                Some(k) => format!("{} · {}", k.code, k.name),
+                None if j == "(unknown)" => "no country on record".to_owned(),
+                None => format!("{j} · not covered"),
+            };
             (name, *c)
         })
         .collect();
