@@ -226,6 +226,46 @@ fn detect_format(source: &Source, input: &mut dyn BufRead) -> anyhow::Result<Inp
     })
 }
 
+/// Buffers handed back for reuse, so that memory allocated on one thread is
+/// not freed on another: cross-thread frees contend on the allocator's arena
+/// lock, which was the largest cost after the work itself.
+#[derive(Default)]
+struct Pools {
+    records: Mutex<Vec<Vec<ByteRecord>>>,
+    outputs: Mutex<Vec<Vec<u8>>>,
+}
+
+impl Pools {
+    fn take_records(&self) -> Vec<ByteRecord> {
+        self.records
+            .lock()
+            .ok()
+            .and_then(|mut p| p.pop())
+            .unwrap_or_else(|| Vec::with_capacity(CHUNK))
+    }
+
+    fn give_records(&self, v: Vec<ByteRecord>) {
+        if let Ok(mut p) = self.records.lock() {
+            p.push(v);
+        }
+    }
+
+    fn take_output(&self) -> Vec<u8> {
+        self.outputs
+            .lock()
+            .ok()
+            .and_then(|mut p| p.pop())
+            .unwrap_or_else(|| Vec::with_capacity(1 << 20))
+    }
+
+    fn give_output(&self, mut v: Vec<u8>) {
+        v.clear();
+        if let Ok(mut p) = self.outputs.lock() {
+            p.push(v);
+        }
+    }
+}
+
 /// Raw records of one chunk, in input order.
 enum Records {
     Csv(Vec<ByteRecord>),
@@ -251,23 +291,29 @@ struct Done {
 fn read_csv(
     mut r: csv::Reader<Box<dyn BufRead + Send>>,
     tx: SyncSender<Chunk>,
+    pools: &Pools,
 ) -> anyhow::Result<()> {
-    // Sized like the previous record, so a record is not grown field by field.
+    // New records are sized like the last one, so none is grown field by field.
     let (mut bytes, mut fields) = (256, 64);
     for seq in 0.. {
-        let mut recs = Vec::with_capacity(CHUNK);
-        for _ in 0..CHUNK {
-            let mut rec = ByteRecord::with_capacity(bytes, fields);
+        // Records come back from the workers and are read into again.
+        let mut recs = pools.take_records();
+        let mut n = 0;
+        while n < CHUNK {
+            if n == recs.len() {
+                recs.push(ByteRecord::with_capacity(bytes, fields));
+            }
             if !r
-                .read_byte_record(&mut rec)
+                .read_byte_record(&mut recs[n])
                 .context("reading the contacts")?
             {
                 break;
             }
-            bytes = rec.as_slice().len().next_power_of_two().max(64);
-            fields = rec.len().max(1);
-            recs.push(rec);
+            bytes = recs[n].as_slice().len().next_power_of_two().max(64);
+            fields = recs[n].len().max(1);
+            n += 1;
         }
+        recs.truncate(n);
         if recs.is_empty()
             || tx
                 .send(Chunk {
@@ -331,6 +377,7 @@ struct Shared<'a> {
     targeted_only: bool,
     source_name: String,
     json: super::json::DecisionJson,
+    pools: Pools,
 }
 
 /// A worker's contact and decision, reused row after row.
@@ -338,6 +385,7 @@ struct Shared<'a> {
 struct Buffers {
     contact: pb::Contact,
     decided: pb::EligibilityDecided,
+    spare: Option<ByteRecord>,
 }
 
 /// Where a worker writes one chunk's decisions.
@@ -347,14 +395,14 @@ enum Sink {
 }
 
 impl Sink {
-    fn new(format: Format) -> Sink {
+    fn new(format: Format, buf: Vec<u8>) -> Sink {
         match format {
             Format::Csv => Sink::Csv(Box::new(
                 csv::WriterBuilder::new()
                     .has_headers(false)
-                    .from_writer(Vec::with_capacity(1 << 20)),
+                    .from_writer(buf),
             )),
-            _ => Sink::Bytes(Vec::with_capacity(1 << 20)),
+            _ => Sink::Bytes(buf),
         }
     }
 
@@ -511,7 +559,7 @@ impl Shared<'_> {
 
     /// Parse, enrich, decide and format one chunk; `buf` is reused across chunks.
     fn work(&self, chunk: Chunk, stats: &mut [CampaignStats], buf: &mut Buffers) -> Done {
-        let mut sink = Sink::new(self.format);
+        let mut sink = Sink::new(self.format, self.pools.take_output());
         let mut errors = Vec::new();
         let mut rows = 0;
         let mut one = |parsed: Result<(), contacts_csv::RowError>, line: u64, buf: &mut Buffers| {
@@ -534,31 +582,42 @@ impl Shared<'_> {
             }
         };
         match chunk.records {
-            Records::Csv(recs) => {
+            Records::Csv(mut recs) => {
                 let cols = self.columns.expect("CSV input has columns");
-                for rec in recs {
-                    let line = rec.position().map_or(0, |p| p.line());
-                    let invalid = |message| {
+                for slot in recs.iter_mut() {
+                    let line = slot.position().map_or(0, |p| p.line());
+                    let parsed = if slot.len() != self.header_len {
                         Err(contacts_csv::RowError {
                             contact_id: String::new(),
-                            message,
+                            message: format!(
+                                "the row has {} fields, the header {}",
+                                slot.len(),
+                                self.header_len
+                            ),
                         })
-                    };
-                    // One UTF-8 check for the whole row.
-                    let parsed = if rec.len() != self.header_len {
-                        invalid(format!(
-                            "the row has {} fields, the header {}",
-                            rec.len(),
-                            self.header_len
-                        ))
                     } else {
-                        match csv::StringRecord::from_byte_record(rec) {
-                            Ok(rec) => contacts_csv::contact_into(&rec, cols, &mut buf.contact),
-                            Err(e) => invalid(format!("not UTF-8 ({e})")),
-                        }
+                        // Take the record out (leaving the spare in its place),
+                        // check its UTF-8 once for the whole row, put it back.
+                        let rec = std::mem::replace(slot, buf.spare.take().unwrap_or_default());
+                        let (parsed, back) = match csv::StringRecord::from_byte_record(rec) {
+                            Ok(srec) => (
+                                contacts_csv::contact_into(&srec, cols, &mut buf.contact),
+                                srec.into_byte_record(),
+                            ),
+                            Err(e) => (
+                                Err(contacts_csv::RowError {
+                                    contact_id: String::new(),
+                                    message: format!("not UTF-8 ({})", e.utf8_error()),
+                                }),
+                                e.into_byte_record(),
+                            ),
+                        };
+                        buf.spare = Some(std::mem::replace(slot, back));
+                        parsed
                     };
                     one(parsed, line, buf);
                 }
+                self.pools.give_records(recs);
             }
             Records::Ndjson(lines) => {
                 for (line, text) in &lines {
@@ -777,6 +836,7 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<i32> {
         targeted_only: args.targeted_only,
         source_name: source.name(),
         json: super::json::DecisionJson::new(rules, Some(as_of.into())),
+        pools: Pools::default(),
     };
     let workers = args
         .threads
@@ -794,8 +854,9 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<i32> {
     let (rows, stats) = std::thread::scope(|s| -> anyhow::Result<(u64, Vec<CampaignStats>)> {
         let (chunk_tx, chunk_rx) = sync_channel::<Chunk>(workers * 2);
         let (done_tx, done_rx) = sync_channel::<Done>(workers * 2);
+        let pools = &shared.pools;
         let reader = s.spawn(move || match (csv_reader, ndjson_reader) {
-            (Some(r), _) => read_csv(r, chunk_tx),
+            (Some(r), _) => read_csv(r, chunk_tx, pools),
             (None, Some(r)) => read_ndjson(r, chunk_tx),
             (None, None) => Ok(()),
         });
@@ -825,7 +886,7 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<i32> {
         }
         drop(done_tx);
         drop(chunk_rx);
-        let written = write_in_order(done_rx, &mut out);
+        let written = write_in_order(done_rx, &mut out, &shared.pools);
         // Stop the producers if writing failed, then collect everything.
         let mut stats = vec![CampaignStats::default(); campaigns.len()];
         for h in handles {
@@ -875,7 +936,11 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<i32> {
 }
 
 /// Writes finished chunks in input order, error lines to stderr; returns rows read.
-fn write_in_order(done: Receiver<Done>, out: &mut impl Write) -> anyhow::Result<u64> {
+fn write_in_order(
+    done: Receiver<Done>,
+    out: &mut impl Write,
+    pools: &Pools,
+) -> anyhow::Result<u64> {
     let mut pending = BTreeMap::new();
     let (mut next, mut rows) = (0u64, 0u64);
     let mut progress = Progress::new();
@@ -897,6 +962,7 @@ fn write_in_order(done: Receiver<Done>, out: &mut impl Write) -> anyhow::Result<
             }
             rows += d.rows;
             next += 1;
+            pools.give_output(d.output);
             progress.tick(rows);
         }
     }
