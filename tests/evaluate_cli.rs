@@ -477,3 +477,26 @@ fn empty_strings_and_nulls_are_not_set() {
     assert_eq!(d[0].rule_id, "G4");
     assert_eq!(d[1].rule_id, "NL2");
 }
+
+#[test]
+fn semicolon_separated_spreadsheet_exports() {
+    let s = Scratch::new("semicolon");
+    let contacts = s.file(
+        "export.csv",
+        "\u{feff}Contact ID;E-mail;Country;Legal form;Last verified at\n\
+         c1;info@acme.be;BE;NV;2026-10-01\n\
+         c2;\"jan;smit\"@acme.be;BE;NV;2026-10-01\n",
+    );
+    let o = run(&[
+        "evaluate",
+        "--contacts",
+        contacts.to_str().unwrap(),
+        "--as-of",
+        "2026-12-01T00:00:00Z",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let d = decisions(&o);
+    assert_eq!(d.len(), 2);
+    assert_eq!(d[0].rule_id, "BE1");
+    assert_eq!(d[1].rule_id, "BE2");
+}

@@ -266,6 +266,17 @@ impl Pools {
     }
 }
 
+/// `,`, `;` (spreadsheet exports in NL, BE, DE, FR) or tab: whichever the header line has most of.
+fn sniff_delimiter(input: &mut dyn BufRead) -> anyhow::Result<u8> {
+    let buf = input.fill_buf().context("cannot read the contacts")?;
+    let header = buf.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    let count = |d: u8| header.iter().filter(|&&b| b == d).count();
+    Ok([b',', b';', b'\t']
+        .into_iter()
+        .max_by_key(|&d| (count(d), d == b','))
+        .unwrap_or(b','))
+}
+
 /// Raw records of one chunk, in input order.
 enum Records {
     Csv(Vec<ByteRecord>),
@@ -794,6 +805,7 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<i32> {
         InputFormat::Csv => (
             Some(
                 csv::ReaderBuilder::new()
+                    .delimiter(sniff_delimiter(&mut input)?)
                     .flexible(true)
                     .buffer_capacity(1 << 16)
                     .from_reader(input),
