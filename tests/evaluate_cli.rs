@@ -96,6 +96,10 @@ fn built_in_example_runs_and_is_reproducible() {
     }
     let b = run(&["evaluate"]);
     assert_eq!(a.stdout, b.stdout, "same inputs, same output");
+    let one = run(&["evaluate", "--threads", "1"]);
+    let three = run(&["evaluate", "--threads", "3"]);
+    assert_eq!(a.stdout, one.stdout, "input order whatever the threads");
+    assert_eq!(a.stdout, three.stdout, "input order whatever the threads");
 }
 
 #[test]
