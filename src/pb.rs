@@ -75,8 +75,10 @@ pub enum DecodeError {
 }
 
 /// Canonical proto3 JSON → message. `null` means "not set" for every field, as
-/// the proto3 JSON mapping says; pbjson only accepts it for message fields, so a
-/// body that fails the fast path is retried with its nulls removed.
+/// the proto3 JSON mapping says, and so does `""` (`docs/eligibility-rules.md`:
+/// a field that is absent, null or "" is not set); pbjson accepts neither for
+/// every type (a `""` timestamp fails), so a body that fails the fast path is
+/// retried with its null and `""` members removed.
 pub fn from_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Error> {
     match serde_json::from_slice(body) {
         Ok(v) => Ok(v),
@@ -92,12 +94,12 @@ pub fn from_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Erro
     }
 }
 
-/// Removes `null` object members (recursively); says whether it removed any.
+/// Removes `null` and `""` object members (recursively); says whether it removed any.
 fn strip_nulls(v: &mut serde_json::Value) -> bool {
     match v {
         serde_json::Value::Object(map) => {
             let before = map.len();
-            map.retain(|_, v| !v.is_null());
+            map.retain(|_, v| !v.is_null() && v.as_str() != Some(""));
             let mut changed = map.len() != before;
             for v in map.values_mut() {
                 changed |= strip_nulls(v);
