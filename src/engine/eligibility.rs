@@ -211,6 +211,27 @@ pub fn decide_invalid_input(
     }
 }
 
+/// The revocation of an erased contact's decisions: `SUPPRESSED` under G1.
+/// The contact's data is gone, so step 1 would call the missing address
+/// invalid and answer NEEDS_REVIEW; what survives an erasure is its
+/// suppression (scope ALL, reason ERASURE), and that is the hard stop.
+pub fn decide_erased(
+    contact_id: &str,
+    campaign: &PreparedCampaign,
+    rules: &RuleSet,
+) -> pb::EligibilityDecided {
+    let o = rules.outcome(rules.fixed.g1);
+    pb::EligibilityDecided {
+        contact_id: contact_id.to_owned(),
+        campaign_id: campaign.campaign_id.clone(),
+        decision: o.decision as i32,
+        rule_id: o.rule_id.clone(),
+        reasons: vec![o.reason.clone()],
+        rule_set_version: rules.version.clone(),
+        ..Default::default()
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Facts
 

@@ -99,6 +99,31 @@ impl Decider<'_> {
         // The engine leaves these to the caller; make sure of it.
         d.contact_id.clone_from(&contact.contact_id);
         d.campaign_id.clone_from(&campaign.campaign_id);
+        self.record(d, previous, trigger, out)
+    }
+
+    /// The revocation of an erased contact's decision for one campaign.
+    pub fn revoke_erased(
+        &self,
+        contact_id: &str,
+        campaign: &pb::Campaign,
+        previous: Option<&PreviousDecision>,
+        trigger: Trigger<'_>,
+        out: &mut WriteSet,
+    ) -> pb::EligibilityDecided {
+        let prepared = engine::eligibility::PreparedCampaign::new(campaign, self.rules);
+        let d = engine::eligibility::decide_erased(contact_id, &prepared, self.rules);
+        self.record(d, previous, trigger, out)
+    }
+
+    /// Records a decision against the previous one (see [`Decider::decide`]).
+    fn record(
+        &self,
+        mut d: pb::EligibilityDecided,
+        previous: Option<&PreviousDecision>,
+        trigger: Trigger<'_>,
+        out: &mut WriteSet,
+    ) -> pb::EligibilityDecided {
         d.decided_at = Some(self.now.into());
         let fingerprint = fingerprint(&d);
         let valid_until = datetime(d.valid_until);
@@ -319,16 +344,6 @@ pub fn erasure_hash(pepper: &str, kind: &str, value: &str) -> Vec<u8> {
 /// Emails compare without surrounding space or case.
 pub fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
-}
-
-/// The stand-in for an erased contact: nothing but its id and the erasure
-/// suppression, so the engine gives the revocation and its reason.
-pub fn erased_contact(contact_id: &str, erased_at: DateTime<Utc>) -> pb::Contact {
-    pb::Contact {
-        contact_id: contact_id.to_owned(),
-        suppressions: vec![erasure_suppression(erased_at)],
-        ..Default::default()
-    }
 }
 
 /// Suppression of every campaign, reason erasure.

@@ -15,8 +15,8 @@ use prost::Message;
 use tokio::sync::Notify;
 
 use super::decide::{
-    self, AudienceSummary, Campaigns, Decider, Trigger, erased_contact, erasure_hash,
-    erasure_suppression, merge, normalise_country, normalise_email, strip_names,
+    self, AudienceSummary, Campaigns, Decider, Trigger, erasure_hash, erasure_suppression, merge,
+    normalise_country, normalise_email, strip_names,
 };
 use super::decode::{self, CampaignInbound, ContactInbound};
 use crate::db::DbError;
@@ -537,20 +537,11 @@ impl<'a> ContactBatch<'a> {
                         );
                     }
                 }
-            } else if let Some((at, _)) = &slot.erasure {
+            } else if slot.erasure.is_some() {
                 // Revoke every standing decision of an active campaign.
-                let stand_in = erased_contact(id, *at);
-                let enrichment = decider.enrich(&stand_in);
                 for campaign in &campaigns.list {
                     if let Some(p) = prev(campaign) {
-                        decider.decide(
-                            &stand_in,
-                            &enrichment,
-                            campaign,
-                            Some(p),
-                            trigger,
-                            &mut out,
-                        );
+                        decider.revoke_erased(id, campaign, Some(p), trigger, &mut out);
                     }
                 }
             }

@@ -64,6 +64,18 @@ async fn assert_redecided(
     }
 }
 
+/// Every latest decision recorded for the contact is SUPPRESSED, and there is one
+/// per active campaign: what an objection or an erasure must leave behind.
+async fn assert_all_suppressed(app: &TestApp, contact_id: &str, campaigns: i64) {
+    let suppressed = pb::decision::Value::Suppressed as i32;
+    let sql = format!(
+        "SELECT count(*) FROM decisions WHERE contact_id = '{contact_id}' AND decision = {suppressed}"
+    );
+    assert_eq!(app.count(&sql).await, campaigns, "{sql}");
+    let sql = format!("SELECT count(*) FROM decisions WHERE contact_id = '{contact_id}'");
+    assert_eq!(app.count(&sql).await, campaigns, "{sql}");
+}
+
 async fn setup_two_campaigns(
     app: &mut TestApp,
     c: &pb::Contact,
@@ -101,6 +113,7 @@ async fn an_objection_redecides_every_active_campaign_at_once() {
     let mut with = stored(&c);
     with.suppressions.push(objection());
     assert_redecided(&mut app, &before, &with, "objection").await;
+    assert_all_suppressed(&app, "c-1", 2).await;
     assert_eq!(
         app.count("SELECT count(*) FROM suppressions WHERE contact_id = 'c-1' AND reason = 1")
             .await,
@@ -150,6 +163,7 @@ async fn an_objection_before_the_contact_applies_when_it_arrives() {
     let mut with = stored(&c);
     with.suppressions.push(objection());
     assert_eq!(outcome_of(d), outcome_of(&expected(&with, &k, as_of())));
+    assert_eq!(d.decision, pb::decision::Value::Suppressed as i32);
     app.cleanup().await;
 }
 
@@ -204,14 +218,11 @@ async fn erasure_keeps_only_hashes_and_a_reimport_stays_suppressed() {
     let erasure = erased("c-1");
     app.publish_contact(&erasure, Encoding::Protobuf).await;
     let erased_at = as_of();
-    // The revocation: the engine's decision for what is left (an id under an
-    // erasure suppression).
-    let stand_in = pb::Contact {
-        contact_id: "c-1".into(),
-        suppressions: vec![erasure_suppression(erased_at)],
-        ..Default::default()
-    };
-    assert_redecided(&mut app, &before, &stand_in, "erasure").await;
+    // Already SUPPRESSED by the objection: the erasure leaves every decision
+    // SUPPRESSED under G1 (what survives an erasure is its suppression), and
+    // an unchanged outcome is not published again.
+    assert!(app.quiet(Duration::from_millis(1000)).await.is_empty());
+    assert_all_suppressed(&app, "c-1", 2).await;
 
     // No personal data left: no contact row, no suppressions or consents;
     // only keyed hashes, not the plain SHA-256 of the email.
@@ -257,6 +268,7 @@ async fn erasure_keeps_only_hashes_and_a_reimport_stays_suppressed() {
             .find(|(k, _)| k.campaign_id == d.campaign_id)
             .unwrap();
         assert_eq!(outcome_of(d), outcome_of(&expected(&with, &k.0, as_of())));
+        assert_eq!(d.decision, pb::decision::Value::Suppressed as i32);
     }
     let s: Vec<u8> = app
         .db
