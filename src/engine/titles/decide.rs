@@ -1,0 +1,1056 @@
+//! Normalised words → lexicon items → function and seniority, by the
+//! conventions of `docs/titles-taxonomy.md` §5 (rule numbers in comments).
+//!
+//! A title is split into parts (rule 1). In each part the words become items:
+//! hand-lexicon entries (longest phrase first), ESCO-derived words, or nothing.
+//! The rank comes from the rank nouns outside complements ("Assistant *to the
+//! CEO*"), adjusted by modifiers; the function from the first department named,
+//! else the rank noun's own function, else the derived votes. Parts combine by
+//! the highest rank and the first function named; the employer tail is used
+//! only as rule 2 allows.
+
+use super::lexicon::{
+    Derived, F_ACCT, F_FIX, F_LEAD, F_MGMT, F_TOP, F_WEAK, Lang, Lexicon, NONE, RANK_CLASSES, Role,
+};
+use super::normalise::{MAX_TOKENS, Norm, T_EMPLOYER};
+use super::{Classification, Evidence, EvidenceSource as Src, EvidenceTarget as Tgt};
+use crate::engine::taxonomy::{Function, Seniority};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Hand(u32),
+    Derived(u32),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Item {
+    kind: Kind,
+    part: u8,
+    complement: bool,
+    employer: bool,
+}
+
+/// How sure a part's function is, weakest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum FnSrc {
+    None,
+    /// a generic top word: executive only when nothing else is named (rule 1)
+    Top,
+    Derived,
+    Workobj,
+    Noun,
+    WeakDept,
+    Dept,
+    /// elected office, school head: the convention fixes it
+    Forced,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RankSrc {
+    None,
+    Default,
+    Derived,
+    Modifier,
+    Hand,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct PartOut {
+    rank: Option<Seniority>,
+    rank_src: RankSrc,
+    rank_word: &'static str,
+    rank_esco: bool,
+    rank_share: f32,
+    modifier: Option<&'static str>,
+    func: Option<Function>,
+    fsrc: FnSrc,
+    fword: &'static str,
+    fshare: f32,
+    mgmt: bool,
+    professional: bool,
+}
+
+impl PartOut {
+    const EMPTY: PartOut = PartOut {
+        rank: None,
+        rank_src: RankSrc::None,
+        rank_word: "",
+        rank_esco: false,
+        rank_share: 0.0,
+        modifier: None,
+        func: None,
+        fsrc: FnSrc::None,
+        fword: "",
+        fshare: 0.0,
+        mgmt: false,
+        professional: false,
+    };
+}
+
+/// One step down the ladder (associate, assistant before a rank noun: rule 12).
+fn step_down(s: Seniority) -> Seniority {
+    match s {
+        Seniority::Owner => Seniority::CLevel,
+        Seniority::CLevel => Seniority::VpDirector,
+        Seniority::VpDirector => Seniority::HeadManager,
+        Seniority::HeadManager => Seniority::SeniorSpecialist,
+        Seniority::SeniorSpecialist | Seniority::Staff => Seniority::Staff,
+        s => s,
+    }
+}
+
+pub(crate) struct Decider<'a> {
+    lex: &'a Lexicon,
+    norm: &'a Norm,
+    lang: Option<Lang>,
+    items: [Item; MAX_TOKENS],
+    n: usize,
+    /// A salutation, degree or filler was seen (rule 16).
+    junk: bool,
+    /// Parts (bits) with a word no lexicon knows.
+    unknown_parts: u16,
+}
+
+impl<'a> Decider<'a> {
+    pub(crate) fn new(lex: &'a Lexicon, norm: &'a Norm, lang: Option<Lang>) -> Self {
+        let mut d = Decider {
+            lex,
+            norm,
+            lang,
+            items: [Item {
+                kind: Kind::Hand(NONE),
+                part: 0,
+                complement: false,
+                employer: false,
+            }; MAX_TOKENS],
+            n: 0,
+            junk: false,
+            unknown_parts: 0,
+        };
+        d.build_items();
+        d
+    }
+
+    fn push(&mut self, kind: Kind, part: u8, employer: bool) {
+        if self.n < MAX_TOKENS {
+            self.items[self.n] = Item {
+                kind,
+                part,
+                complement: false,
+                employer,
+            };
+            self.n += 1;
+        }
+    }
+
+    /// Words → items: the longest hand phrase at each word, else the hand word,
+    /// else the derived word (exact, folded, or its longest known ending).
+    fn build_items(&mut self) {
+        let lex = self.lex;
+        let norm = self.norm;
+        let toks = norm.tokens();
+        let mut i = 0;
+        while i < toks.len() {
+            let t = toks[i];
+            let employer = t.flags & T_EMPLOYER != 0;
+            let mut step = 1;
+            let mut kind = None;
+            if t.word != NONE {
+                let w = lex.words[t.word as usize];
+                if w.phrase_max >= 2 {
+                    let maxk = (w.phrase_max as usize).min(toks.len() - i);
+                    for k in (2..=maxk).rev() {
+                        let last = toks[i + k - 1];
+                        if last.part != t.part || (last.flags & T_EMPLOYER != 0) != employer {
+                            continue;
+                        }
+                        let slice = &norm.buf[t.start as usize..last.end as usize];
+                        if let Some((_, pw)) = lex.word(slice)
+                            && pw.hand != NONE
+                        {
+                            kind = Some(Kind::Hand(lex.hand_entry_idx(pw.hand, self.lang)));
+                            step = k;
+                            break;
+                        }
+                    }
+                }
+                if kind.is_none() {
+                    if w.hand != NONE {
+                        kind = Some(Kind::Hand(lex.hand_entry_idx(w.hand, self.lang)));
+                    } else if w.derived != NONE {
+                        kind = Some(Kind::Derived(w.derived));
+                    }
+                }
+            }
+            if kind.is_none() {
+                kind = derived_backoff(lex, norm.text(&t), self.lang).map(Kind::Derived);
+            }
+            if kind.is_none() && !employer && lex.is_agent_noun(norm.text(&t)) {
+                kind = Some(Kind::Derived(lex.trade));
+            }
+            i += step;
+            let Some(kind) = kind else {
+                if !employer && t.end - t.start >= 3 {
+                    self.unknown_parts |= 1 << t.part;
+                }
+                continue;
+            };
+            if let Kind::Hand(e) = kind {
+                match lex.hand[e as usize].role {
+                    Role::Junk => {
+                        self.junk = true;
+                        continue;
+                    }
+                    Role::Noise | Role::Stop | Role::Employer => continue,
+                    _ => {}
+                }
+            }
+            self.push(kind, t.part, employer);
+        }
+        // Complements: after the first preposition that follows a rank noun.
+        let mut part = u8::MAX;
+        let mut seen_rank = false;
+        let mut in_comp = false;
+        for it in &mut self.items[..self.n] {
+            if it.part != part {
+                part = it.part;
+                seen_rank = false;
+                in_comp = false;
+            }
+            match it.kind {
+                Kind::Hand(e) => {
+                    let role = lex.hand[e as usize].role;
+                    if role == Role::Prep && seen_rank {
+                        in_comp = true;
+                    }
+                    if role.is_rank_noun() {
+                        seen_rank = true;
+                    }
+                }
+                Kind::Derived(_) => {}
+            }
+            it.complement = in_comp;
+        }
+    }
+
+    fn entry(&self, it: &Item) -> Option<&'a super::lexicon::Entry> {
+        match it.kind {
+            Kind::Hand(e) => Some(&self.lex.hand[e as usize]),
+            Kind::Derived(_) => None,
+        }
+    }
+
+    fn role(&self, it: &Item) -> Option<Role> {
+        self.entry(it).map(|e| e.role)
+    }
+
+    pub(crate) fn decide(&self) -> Classification {
+        let junk = self.junk;
+        let nparts = self.norm.nparts.max(1);
+        let mut outs = [PartOut::EMPTY; super::normalise::MAX_PARTS as usize];
+        for (p, out) in outs.iter_mut().enumerate().take(nparts as usize) {
+            *out = self.part(p as u8);
+        }
+        let outs = &outs[..nparts as usize];
+
+        // Rule 1: the highest rank of the parts …
+        let mut rank_part = None;
+        for (i, o) in outs.iter().enumerate() {
+            if let Some(r) = o.rank {
+                let better = match rank_part {
+                    None => true,
+                    Some(j) => {
+                        let b: &PartOut = &outs[j];
+                        b.rank.is_none_or(|br| r < br)
+                            || (b.rank == Some(r)
+                                && b.rank_src != RankSrc::Hand
+                                && o.rank_src == RankSrc::Hand)
+                    }
+                };
+                if better {
+                    rank_part = Some(i);
+                }
+            }
+        }
+        // … and the first function named.
+        let named = outs.iter().position(|o| o.fsrc > FnSrc::Top);
+        let mut ev = Evidence::default();
+        let mut seniority = Seniority::Unknown;
+        let mut rank_conf = if junk { 0.6 } else { 0.3 };
+        let mut mgmt = false;
+        let mut professional = false;
+        if let Some(i) = rank_part {
+            let o = &outs[i];
+            seniority = o.rank.unwrap_or(Seniority::Unknown);
+            mgmt = o.mgmt;
+            professional = o.professional;
+            rank_conf = match o.rank_src {
+                RankSrc::Hand => 0.92,
+                RankSrc::Modifier => 0.75,
+                RankSrc::Derived => 0.45 + 0.4 * o.rank_share,
+                RankSrc::Default => 0.5,
+                RankSrc::None => 0.3,
+            };
+            if !o.rank_word.is_empty() {
+                let src = if o.rank_word.starts_with('(') {
+                    Src::Rule
+                } else if o.rank_esco {
+                    Src::Esco
+                } else if o.rank_src == RankSrc::Default {
+                    Src::Rule
+                } else {
+                    Src::Lexicon
+                };
+                ev.push(o.rank_word, src, Tgt::Seniority(seniority));
+            }
+            if let Some(m) = o.modifier {
+                ev.push(m, Src::Lexicon, Tgt::Seniority(seniority));
+            }
+        }
+        let mut function = Function::Other;
+        let mut func_conf = 0.3;
+        let fpart = named.or_else(|| outs.iter().position(|o| o.fsrc == FnSrc::Top));
+        if let Some(i) = fpart {
+            let o = &outs[i];
+            if let Some(f) = o.func {
+                function = f;
+                func_conf = match o.fsrc {
+                    FnSrc::Forced | FnSrc::Dept => 0.92,
+                    FnSrc::WeakDept | FnSrc::Noun => 0.85,
+                    FnSrc::Workobj => 0.75,
+                    FnSrc::Derived => 0.35 + 0.5 * o.fshare,
+                    FnSrc::Top => 0.85,
+                    FnSrc::None => 0.3,
+                };
+                let src = if o.fword.starts_with('(') {
+                    Src::Rule
+                } else if o.fsrc == FnSrc::Derived {
+                    Src::Esco
+                } else {
+                    Src::Lexicon
+                };
+                ev.push(o.fword, src, Tgt::Function(f));
+            }
+            // Parts naming different functions: the first wins, less surely.
+            if outs
+                .iter()
+                .any(|x| x.fsrc > FnSrc::Top && x.func.is_some() && x.func != o.func)
+            {
+                func_conf *= 0.85;
+            }
+        }
+        // Rule 2: a professional title that names no function takes it from
+        // the employer; top management stays executive whatever the employer.
+        if named.is_none() && !mgmt && professional {
+            if let Some((f, word, share, esco)) = self.employer_function() {
+                function = f;
+                func_conf = if esco { 0.35 + 0.4 * share } else { 0.8 };
+                ev.push(
+                    word,
+                    if esco { Src::Esco } else { Src::Lexicon },
+                    Tgt::Function(f),
+                );
+            }
+        }
+        if seniority == Seniority::Unknown && function == Function::Other && junk {
+            ev.push(
+                "no rank or function word",
+                Src::Rule,
+                Tgt::Seniority(Seniority::Unknown),
+            );
+        }
+        let confidence = ((rank_conf * func_conf) as f32).sqrt();
+        Classification {
+            function,
+            seniority,
+            confidence: (confidence * 100.0).round() / 100.0,
+            evidence: ev,
+        }
+    }
+
+    fn employer_function(&self) -> Option<(Function, &'static str, f32, bool)> {
+        let its = self.items[..self.n].iter().filter(|it| it.employer);
+        let mut dv = Votes::default();
+        for it in its {
+            match it.kind {
+                Kind::Hand(e) => {
+                    let e = &self.lex.hand[e as usize];
+                    if matches!(e.role, Role::Dept | Role::School)
+                        && let Some(f) = e.function
+                    {
+                        return Some((f, e.key, 1.0, false));
+                    }
+                }
+                Kind::Derived(d) => dv.add(&self.lex.derived[d as usize]),
+            }
+        }
+        dv.best().map(|(f, w, s)| (f, w, s, true))
+    }
+
+    /// Whether the part names a function, a division or a workobject besides
+    /// the item at `except` (a director of it is a functional director).
+    fn names_function(&self, items: &[Item], except: usize) -> bool {
+        items.iter().enumerate().any(|(j, it)| {
+            j != except
+                && match it.kind {
+                    Kind::Derived(d) => {
+                        // only a word that clearly belongs to one function
+                        let d = &self.lex.derived[d as usize];
+                        d.nfuncs > 0
+                            && d.n >= 2
+                            && u32::from(d.funcs[0].1) * 10 >= u32::from(d.n) * 7
+                    }
+                    Kind::Hand(e) => {
+                        let e = &self.lex.hand[e as usize];
+                        matches!(e.role, Role::Dept | Role::Workobj | Role::Division)
+                            || (e.role == Role::Rank
+                                && e.function.is_some_and(|f| {
+                                    !matches!(f, Function::Executive | Function::Other)
+                                })
+                                && e.rank.is_some_and(|r| r >= Seniority::SeniorSpecialist))
+                    }
+                }
+        })
+    }
+
+    fn has_role(&self, items: &[Item], role: Role) -> bool {
+        items.iter().any(|it| self.role(it) == Some(role))
+    }
+
+    fn part(&self, p: u8) -> PartOut {
+        let all = &self.items[..self.n];
+        let start = all.iter().position(|it| it.part == p && !it.employer);
+        let Some(start) = start else {
+            let mut out = PartOut::EMPTY;
+            if self.unknown_parts & (1 << p) != 0 {
+                out.rank = Some(Seniority::Staff);
+                out.rank_src = RankSrc::Default;
+                out.rank_word = "no rank word";
+            }
+            return out;
+        };
+        let len = all[start..]
+            .iter()
+            .take_while(|it| it.part == p && !it.employer)
+            .count();
+        let items = &all[start..start + len];
+        let mut out = PartOut::EMPTY;
+
+        let school = self.has_role(items, Role::School);
+        let mut school_head = false;
+        let mut support_head = None;
+        let mut winner: Option<usize> = None;
+        let mut best: Option<Seniority> = None;
+        let mut elected = false;
+
+        // Rule 15: a trainee word decides the rank.
+        if let Some(j) = items
+            .iter()
+            .position(|it| self.role(it) == Some(Role::Trainee) && !it.complement)
+        {
+            best = Some(Seniority::InternTrainee);
+            winner = Some(j);
+        }
+
+        // Gatekeepers: the assistant / secretary is the head noun, the boss
+        // after it only its complement — except English "Assistant Manager".
+        let mut step_from_assistant = None;
+        if best.is_none()
+            && let Some(j) = items
+                .iter()
+                .position(|it| self.role(it) == Some(Role::Support) && !it.complement)
+        {
+            let e = self.entry(&items[j]).expect("hand item");
+            let premod = e.key == "assistant"
+                && items[j + 1..]
+                    .iter()
+                    .take_while(|it| self.role(it) != Some(Role::Prep))
+                    .any(|it| {
+                        matches!(
+                            self.role(it),
+                            Some(
+                                Role::Manager
+                                    | Role::Director
+                                    | Role::Head
+                                    | Role::Vp
+                                    | Role::Chief
+                            )
+                        ) || (self.role(it) == Some(Role::Rank)
+                            && self
+                                .entry(it)
+                                .and_then(|e| e.rank)
+                                .is_some_and(|r| r <= Seniority::SeniorSpecialist))
+                    });
+            if premod {
+                step_from_assistant = Some(e.key);
+            } else {
+                support_head = Some(j);
+                best = Some(Seniority::Staff);
+                winner = Some(j);
+            }
+        }
+
+        // The rank nouns outside complements (inside them if there are no others).
+        if best.is_none() {
+            let outside = items
+                .iter()
+                .any(|it| !it.complement && self.role(it).is_some_and(|r| r.is_rank_noun()));
+            for (j, it) in items.iter().enumerate() {
+                if it.complement && outside {
+                    continue;
+                }
+                let Some(e) = self.entry(it) else { continue };
+                let r = match e.role {
+                    Role::Rank | Role::Body => e.rank,
+                    Role::Elected => {
+                        elected = true;
+                        e.rank
+                    }
+                    Role::Director => {
+                        if school {
+                            school_head = true;
+                            Some(Seniority::CLevel)
+                        } else if self.names_function(items, j) {
+                            Some(Seniority::VpDirector)
+                        } else {
+                            Some(Seniority::CLevel)
+                        }
+                    }
+                    Role::Head => {
+                        if school && e.has(F_LEAD) {
+                            school_head = true;
+                            Some(Seniority::CLevel)
+                        } else {
+                            e.rank.or(Some(Seniority::HeadManager))
+                        }
+                    }
+                    Role::Manager => {
+                        // Rule 5: a manager of a work object is an individual
+                        // contributor; an account manager a sales rep.
+                        let objs = items.iter().enumerate().filter(|&(k, o)| {
+                            k != j
+                                && (self.role(o) == Some(Role::Workobj)
+                                    || (self.role(o) == Some(Role::Partner) && k + 1 == j))
+                        });
+                        let mut any = false;
+                        let mut acct_only = true;
+                        for (_, o) in objs {
+                            any = true;
+                            if !self.entry(o).is_some_and(|e| e.has(F_ACCT)) {
+                                acct_only = false;
+                            }
+                        }
+                        Some(if !any {
+                            Seniority::HeadManager
+                        } else if acct_only {
+                            Seniority::Staff
+                        } else {
+                            Seniority::SeniorSpecialist
+                        })
+                    }
+                    Role::Coord => {
+                        // Rule 9: a Dutch coördinator of a department leads it.
+                        let dept = items.iter().any(|o| self.role(o) == Some(Role::Dept));
+                        Some(if dept {
+                            Seniority::HeadManager
+                        } else {
+                            Seniority::Staff
+                        })
+                    }
+                    Role::Vp => Some(if self.names_function(items, j) {
+                        Seniority::VpDirector
+                    } else {
+                        Seniority::CLevel
+                    }),
+                    Role::Owner => {
+                        let obj = j > 0 && self.role(&items[j - 1]) == Some(Role::Workobj);
+                        Some(if obj {
+                            Seniority::SeniorSpecialist
+                        } else {
+                            Seniority::Owner
+                        })
+                    }
+                    Role::Partner => {
+                        // Rule 11: "Partner Manager" — partner is what is managed.
+                        let before_noun = items[j + 1..]
+                            .iter()
+                            .find(|o| !o.complement)
+                            .is_some_and(|o| self.role(o).is_some_and(|r| r.is_rank_noun()));
+                        if before_noun { None } else { e.rank }
+                    }
+                    Role::Member => {
+                        let body = items
+                            .iter()
+                            .filter_map(|o| self.entry(o))
+                            .find(|b| b.role == Role::Body);
+                        body.and_then(|b| b.rank)
+                    }
+                    Role::Chief => {
+                        let officer = items[j + 1..]
+                            .iter()
+                            .filter_map(|o| self.entry(o))
+                            .any(|o| o.key == "officer" || o.key == "officers");
+                        Some(if officer {
+                            Seniority::CLevel
+                        } else {
+                            Seniority::HeadManager
+                        })
+                    }
+                    _ => None,
+                };
+                if let Some(r) = r
+                    && best.is_none_or(|b| r < b)
+                {
+                    best = Some(r);
+                    winner = Some(j);
+                }
+            }
+        }
+
+        // Modifiers (rules 4, 12).
+        if support_head.is_none() && best != Some(Seniority::InternTrainee) {
+            let mut step = step_from_assistant;
+            let mut senior = None;
+            let mut junior = None;
+            for it in items.iter().filter(|it| !it.complement) {
+                if let Some(e) = self.entry(it) {
+                    match e.role {
+                        Role::Step => step = Some(e.key),
+                        Role::Senior => senior = Some(e.key),
+                        Role::Junior => junior = Some(e.key),
+                        _ => {}
+                    }
+                }
+            }
+            if let Some(k) = step {
+                let before = best;
+                best = Some(match best {
+                    Some(b) => step_down(b),
+                    None => Seniority::Staff,
+                });
+                if before.is_some() {
+                    out.modifier = Some(k);
+                } else {
+                    out.rank_word = k;
+                    out.rank_src = RankSrc::Modifier;
+                }
+            }
+            if let Some(k) = senior
+                && best.is_none_or(|b| b >= Seniority::Staff)
+                && best != Some(Seniority::InternTrainee)
+            {
+                if best.is_some() {
+                    out.modifier = Some(k);
+                } else {
+                    out.rank_word = k;
+                    out.rank_src = RankSrc::Modifier;
+                }
+                best = Some(Seniority::SeniorSpecialist);
+            }
+            if let Some(k) = junior
+                && best.is_none_or(|b| b == Seniority::SeniorSpecialist || b == Seniority::Staff)
+            {
+                if best.is_some() {
+                    out.modifier = Some(k);
+                } else {
+                    out.rank_word = k;
+                    out.rank_src = RankSrc::Modifier;
+                }
+                best = Some(Seniority::Staff);
+            }
+        }
+        if let Some(j) = winner {
+            let e = self.entry(&items[j]).expect("hand item");
+            out.rank_word = e.key;
+            out.rank_src = RankSrc::Hand;
+            out.mgmt = e.has(F_MGMT);
+            out.professional = matches!(e.role, Role::Partner)
+                || (best == Some(Seniority::SeniorSpecialist) && !e.has(F_MGMT));
+        }
+
+        // No rank word: the derived rank classes, else staff (rule 4).
+        let mut derived_fn = Votes::default();
+        for it in items {
+            if let Kind::Derived(d) = it.kind {
+                derived_fn.add(&self.lex.derived[d as usize]);
+            }
+        }
+        if best.is_none() {
+            if let Some((r, word, share)) = self.derived_rank(items) {
+                best = Some(r);
+                out.rank_src = RankSrc::Derived;
+                out.rank_word = word;
+                out.rank_esco = true;
+                out.rank_share = share;
+                out.professional = r == Seniority::SeniorSpecialist;
+            } else if self.unknown_parts & (1 << p) != 0
+                || items.iter().any(|it| {
+                    matches!(it.kind, Kind::Derived(_))
+                        || matches!(
+                            self.role(it),
+                            Some(Role::Dept | Role::Workobj | Role::School)
+                        )
+                })
+            {
+                // An occupation word we do not know is most likely staff (rule 4).
+                best = Some(Seniority::Staff);
+                out.rank_src = RankSrc::Default;
+                out.rank_word = "no rank word";
+            }
+        }
+        out.rank = best;
+
+        // Function.
+        let set = |out: &mut PartOut, f: Function, src: FnSrc, word: &'static str| {
+            out.func = Some(f);
+            out.fsrc = src;
+            out.fword = word;
+        };
+        let winner_e = winner.and_then(|j| self.entry(&items[j]));
+        if elected {
+            set(
+                &mut out,
+                Function::Other,
+                FnSrc::Forced,
+                winner_e.map_or("", |e| e.key),
+            );
+            return out;
+        }
+        if school_head {
+            set(
+                &mut out,
+                Function::Education,
+                FnSrc::Forced,
+                winner_e.map_or("", |e| e.key),
+            );
+            return out;
+        }
+        if winner_e.is_some_and(|e| {
+            e.role == Role::Rank
+                && e.function == Some(Function::Education)
+                && e.rank == Some(Seniority::CLevel)
+        }) {
+            let e = winner_e.expect("checked");
+            set(&mut out, Function::Education, FnSrc::Forced, e.key);
+            return out;
+        }
+        // Buyers buy, teachers teach: the noun's function stands whatever is
+        // named with it (IT buyer, ICT teacher: rule 22); an account manager
+        // sells (rule 5).
+        if let Some(e) = winner_e.filter(|e| e.has(F_FIX) && e.function.is_some()) {
+            set(&mut out, e.function.expect("checked"), FnSrc::Dept, e.key);
+            return out;
+        }
+        if winner_e.is_some_and(|e| e.role == Role::Manager)
+            && best == Some(Seniority::Staff)
+            && let Some(a) = items
+                .iter()
+                .filter_map(|it| self.entry(it))
+                .find(|e| e.has(F_ACCT))
+        {
+            set(&mut out, Function::Sales, FnSrc::Dept, a.key);
+            return out;
+        }
+        // The first department named (rule 1), strong before weak.
+        for weak in [false, true] {
+            if let Some(e) = items
+                .iter()
+                .filter_map(|it| self.entry(it))
+                .find(|e| e.role == Role::Dept && e.has(F_WEAK) == weak && e.function.is_some())
+            {
+                let src = if weak { FnSrc::WeakDept } else { FnSrc::Dept };
+                set(&mut out, e.function.expect("checked"), src, e.key);
+                return out;
+            }
+        }
+        if let Some(j) = support_head {
+            // The assistant's own department, not the boss's.
+            let f = items
+                .iter()
+                .enumerate()
+                .filter(|&(k, it)| k != j && !it.complement)
+                .filter_map(|(_, it)| self.entry(it))
+                .find(|e| {
+                    e.role == Role::Rank
+                        && e.rank.is_some_and(|r| r > Seniority::VpDirector)
+                        && e.function
+                            .is_some_and(|f| !matches!(f, Function::Executive | Function::Other))
+                });
+            match f {
+                Some(e) => set(&mut out, e.function.expect("checked"), FnSrc::Noun, e.key),
+                None => {
+                    let e = self.entry(&items[j]).expect("hand item");
+                    set(
+                        &mut out,
+                        e.function.unwrap_or(Function::Administration),
+                        FnSrc::Noun,
+                        e.key,
+                    );
+                }
+            }
+            return out;
+        }
+        let useful = |e: &super::lexicon::Entry| {
+            e.function
+                .is_some_and(|f| !matches!(f, Function::Executive | Function::Other))
+        };
+        // A generic occupation noun (engineer, technician, designer) yields to
+        // what the other words say (3D car designer, KfZ-Technikerin).
+        let derived_best = derived_fn.best();
+        let weak_noun_yields = |e: &super::lexicon::Entry| {
+            e.has(F_WEAK) && derived_best.is_some_and(|(_, _, s)| s >= 0.5)
+        };
+        if let Some(e) =
+            winner_e.filter(|e| useful(e) && e.role != Role::Partner && !weak_noun_yields(e))
+        {
+            set(&mut out, e.function.expect("checked"), FnSrc::Noun, e.key);
+            return out;
+        }
+        if let Some(e) = items.iter().filter_map(|it| self.entry(it)).find(|e| {
+            e.role.is_rank_noun()
+                && e.role != Role::Partner
+                && e.role != Role::Body
+                && useful(e)
+                && !weak_noun_yields(e)
+        }) {
+            set(&mut out, e.function.expect("checked"), FnSrc::Noun, e.key);
+            return out;
+        }
+        if let Some(e) = items
+            .iter()
+            .filter_map(|it| self.entry(it))
+            .find(|e| e.role == Role::Workobj && e.function.is_some())
+        {
+            set(
+                &mut out,
+                e.function.expect("checked"),
+                FnSrc::Workobj,
+                e.key,
+            );
+            return out;
+        }
+        // "Partner Manager": the partner channel is sales.
+        if let Some(j) = items
+            .iter()
+            .position(|it| self.role(it) == Some(Role::Partner))
+            && winner != Some(j)
+        {
+            set(
+                &mut out,
+                Function::Sales,
+                FnSrc::Workobj,
+                self.entry(&items[j]).expect("hand item").key,
+            );
+            return out;
+        }
+        // Rule 1: a generic top word (owner, founder, directeur) gives
+        // executive when no department is named; other words of the title are
+        // not departments (Gründer von Social-Business-Ventures).
+        let top = items
+            .iter()
+            .filter_map(|it| self.entry(it))
+            .find(|e| e.role.is_rank_noun() && e.has(F_TOP));
+        let functional = matches!(best, Some(Seniority::VpDirector | Seniority::HeadManager))
+            && winner_e.is_some_and(|e| matches!(e.role, Role::Director | Role::Vp));
+        if let Some(e) = top
+            && !functional
+        {
+            set(
+                &mut out,
+                e.function.unwrap_or(Function::Executive),
+                FnSrc::Top,
+                e.key,
+            );
+            return out;
+        }
+        if let Some((f, word, share)) = derived_best {
+            set(&mut out, f, FnSrc::Derived, word);
+            out.fshare = share;
+            return out;
+        }
+        if let Some(e) = winner_e
+            && e.function == Some(Function::Other)
+        {
+            out.func = Some(Function::Other);
+            out.fword = e.key;
+        }
+        out
+    }
+
+    /// The rank class the ESCO-derived words vote for (rule 4: a degree-level
+    /// profession is senior_specialist; ISCO 11 c_level; other managers head_manager).
+    fn derived_rank(&self, items: &[Item]) -> Option<(Seniority, &'static str, f32)> {
+        let mut score = [0f32; RANK_CLASSES];
+        let mut total = 0f32;
+        let mut top_word = "";
+        let mut top_w = 0f32;
+        // The head noun decides the rank: French puts it first, English last
+        // (before any preposition); adjectives are rarely heads.
+        let is_derived = |it: &Item| matches!(it.kind, Kind::Derived(_));
+        let first_prep = items
+            .iter()
+            .position(|it| self.role(it) == Some(Role::Prep))
+            .unwrap_or(items.len());
+        let head = match self.lang {
+            Some(Lang::Fr) => items.iter().position(is_derived),
+            Some(Lang::En) => items[..first_prep].iter().rposition(is_derived),
+            _ => None,
+        };
+        for (j, it) in items.iter().enumerate() {
+            let Kind::Derived(d) = it.kind else { continue };
+            let d = &self.lex.derived[d as usize];
+            let n: u32 = d.rank.iter().map(|&c| u32::from(c)).sum();
+            if n == 0 {
+                continue;
+            }
+            let max = d.rank.iter().copied().max().unwrap_or(0) as f32 / n as f32;
+            let mut w = (1.0 + n as f32).ln() * max * max;
+            if head == Some(j) {
+                w *= 2.5;
+            }
+            if self.lex.is_adjective(d.key.as_bytes(), self.lang) {
+                w *= 0.35;
+            }
+            for (s, &c) in score.iter_mut().zip(&d.rank) {
+                *s += w * c as f32 / n as f32;
+            }
+            total += w;
+            if w > top_w {
+                top_w = w;
+                top_word = d.key;
+            }
+        }
+        if total <= 0.0 {
+            return None;
+        }
+        let (k, &s) = score
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .expect("four classes");
+        let r = match k {
+            0 => Seniority::CLevel,
+            1 => Seniority::HeadManager,
+            2 => Seniority::SeniorSpecialist,
+            _ => Seniority::Staff,
+        };
+        Some((r, top_word, s / total))
+    }
+}
+
+/// Function votes of ESCO-derived words.
+#[derive(Default)]
+struct Votes {
+    score: [f32; 16],
+    total: f32,
+    top_word: &'static str,
+    top_w: f32,
+}
+
+impl Votes {
+    fn add(&mut self, d: &Derived) {
+        if d.nfuncs == 0 || d.n == 0 {
+            return;
+        }
+        let n = f32::from(d.n);
+        let max = f32::from(d.funcs[0].1) / n;
+        // a clear word counts, a frequent but spread one (Fachmann) hardly
+        let w = max * max * (n / 3.0).min(1.0);
+        for &(f, c) in &d.funcs[..d.nfuncs as usize] {
+            self.score[f as usize] += w * f32::from(c) / n;
+        }
+        self.total += w;
+        if w > self.top_w {
+            self.top_w = w;
+            self.top_word = d.key;
+        }
+    }
+
+    fn best(&self) -> Option<(Function, &'static str, f32)> {
+        if self.total <= 0.0 {
+            return None;
+        }
+        let (k, &s) = self
+            .score
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .expect("sixteen functions");
+        Some((Function::ALL[k], self.top_word, s / self.total))
+    }
+}
+
+/// A word the derived table does not hold as it is: a known fold of it, else
+/// its longest known ending (an unseen compound's head: Lieddichter → dichter).
+fn derived_backoff(lex: &Lexicon, w: &[u8], lang: Option<Lang>) -> Option<u32> {
+    if w.len() < 7 {
+        return None;
+    }
+    let fits = |d: &Derived| lang.is_none_or(|l| d.langs == 0 || d.langs & l as u8 != 0);
+    for pos in 3..w.len().saturating_sub(3) {
+        if !w.is_char_boundary_at(pos) {
+            continue;
+        }
+        let suffix = &w[pos..];
+        if let Some((_, word)) = lex.word(suffix)
+            && word.derived != NONE
+        {
+            let d = &lex.derived[word.derived as usize];
+            if fits(d) && (d.n >= 2 || suffix.len() >= 6) {
+                return Some(word.derived);
+            }
+        }
+    }
+    None
+}
+
+trait CharBoundary {
+    fn is_char_boundary_at(&self, i: usize) -> bool;
+}
+
+impl CharBoundary for [u8] {
+    #[inline]
+    fn is_char_boundary_at(&self, i: usize) -> bool {
+        // not a UTF-8 continuation byte
+        self.get(i).is_none_or(|&b| (b as i8) >= -0x40)
+    }
+}
+
+/// The language the title is written in (rule 23: any Dutch word makes it nl).
+pub(crate) fn detect_lang(lex: &Lexicon, norm: &Norm) -> Option<Lang> {
+    let mut seen = 0u8;
+    for t in norm.tokens() {
+        if t.word == NONE {
+            continue;
+        }
+        let w = lex.words[t.word as usize];
+        let m = if w.hand != NONE {
+            lex.hand_langs(w.hand)
+        } else if w.derived != NONE {
+            lex.derived[w.derived as usize].langs
+        } else {
+            0
+        };
+        if m.count_ones() == 1 {
+            seen |= m;
+        }
+    }
+    [Lang::Nl, Lang::De, Lang::Fr, Lang::En]
+        .into_iter()
+        .find(|&l| seen & l as u8 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_down_the_ladder() {
+        assert_eq!(step_down(Seniority::Owner), Seniority::CLevel);
+        assert_eq!(
+            step_down(Seniority::HeadManager),
+            Seniority::SeniorSpecialist
+        );
+        assert_eq!(step_down(Seniority::Staff), Seniority::Staff);
+    }
+}

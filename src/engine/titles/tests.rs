@@ -1,0 +1,3 @@
+//! Unit tests of the conventions (rule numbers of `titles-taxonomy.md` §5).
+
+use super::*;
