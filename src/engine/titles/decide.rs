@@ -10,7 +10,8 @@
 //! only as rule 2 allows.
 
 use super::lexicon::{
-    Derived, F_ACCT, F_FIX, F_LEAD, F_MGMT, F_TOP, F_WEAK, Lang, Lexicon, NONE, RANK_CLASSES, Role,
+    Derived, F_ACCT, F_FIX, F_LEAD, F_MGMT, F_SOFT, F_TOP, F_WEAK, Lang, Lexicon, NONE,
+    RANK_CLASSES, Role,
 };
 use super::normalise::{MAX_TOKENS, Norm, T_EMPLOYER};
 use super::{Classification, Evidence, EvidenceSource as Src, EvidenceTarget as Tgt};
@@ -168,15 +169,23 @@ impl<'a> Decider<'a> {
                         if let Some((_, pw)) = lex.word(slice)
                             && pw.hand != NONE
                         {
-                            kind = Some(Kind::Hand(lex.hand_entry_idx(pw.hand, self.lang)));
-                            step = k;
-                            break;
+                            let e = lex.hand_entry_idx(pw.hand, self.lang);
+                            if e != NONE {
+                                kind = Some(Kind::Hand(e));
+                                step = k;
+                                break;
+                            }
                         }
                     }
                 }
                 if kind.is_none() {
-                    if w.hand != NONE {
-                        kind = Some(Kind::Hand(lex.hand_entry_idx(w.hand, self.lang)));
+                    let e = if w.hand != NONE {
+                        lex.hand_entry_idx(w.hand, self.lang)
+                    } else {
+                        NONE
+                    };
+                    if e != NONE {
+                        kind = Some(Kind::Hand(e));
                     } else if w.derived != NONE {
                         kind = Some(Kind::Derived(w.derived));
                     }
@@ -540,7 +549,17 @@ impl<'a> Decider<'a> {
                                 acct_only = false;
                             }
                         }
-                        Some(if !any {
+                        let dept = items.iter().any(|o| self.role(o) == Some(Role::Dept));
+                        // "X manager" with X no department nor object we know:
+                        // ISCO tells a professional role from a managing one.
+                        let professional = !any
+                            && !dept
+                            && self.derived_rank(items).is_some_and(|(r, _, s)| {
+                                r == Seniority::SeniorSpecialist && s >= 0.6
+                            });
+                        Some(if professional {
+                            Seniority::SeniorSpecialist
+                        } else if !any {
                             Seniority::HeadManager
                         } else if acct_only {
                             Seniority::Staff
@@ -549,8 +568,12 @@ impl<'a> Decider<'a> {
                         })
                     }
                     Role::Coord => {
-                        // Rule 9: a Dutch coördinator of a department leads it.
-                        let dept = items.iter().any(|o| self.role(o) == Some(Role::Dept));
+                        // Rule 9: a Dutch coördinator of a whole department leads
+                        // it; one of something more specific coordinates
+                        // (logistiek coördinator goederenvervoer).
+                        let dept = items.iter().any(|o| self.role(o) == Some(Role::Dept))
+                            && !items.iter().any(|o| matches!(o.kind, Kind::Derived(_)))
+                            && self.unknown_parts & (1 << p) == 0;
                         Some(if dept {
                             Seniority::HeadManager
                         } else {
@@ -607,6 +630,16 @@ impl<'a> Decider<'a> {
             }
         }
 
+        // A default rank the conventions leave open (conseiller, researcher):
+        // clear ESCO evidence of the other words decides.
+        if let Some(j) = winner
+            && self.entry(&items[j]).is_some_and(|e| e.has(F_SOFT))
+            && let Some((r, _, s)) = self.derived_rank(items)
+            && s >= 0.6
+            && r >= Seniority::HeadManager
+        {
+            best = Some(r);
+        }
         // Modifiers (rules 4, 12).
         if support_head.is_none() && best != Some(Seniority::InternTrainee) {
             let mut step = step_from_assistant;
@@ -751,6 +784,54 @@ impl<'a> Decider<'a> {
             set(&mut out, Function::Sales, FnSrc::Dept, a.key);
             return out;
         }
+        let derived_best = derived_fn.best();
+        let hand = self.hand_function(items, winner, winner_e, support_head, best, derived_best);
+        // Strong ESCO evidence beats a generic hand reading (the conventions
+        // name no function for most occupation words: ISCO does).
+        if let Some((f, word, share)) = derived_best {
+            let strong = derived_fn.total >= tune("DMU_T", 0.9)
+                && share >= tune("DMU_S", 0.6)
+                && f != Function::Other;
+            let very = derived_fn.total >= tune("DMU_T2", 9.0)
+                && share >= tune("DMU_S2", 0.8)
+                && f != Function::Other;
+            let overridable = match hand {
+                None => true,
+                Some((_, FnSrc::Dept, _)) => very,
+                Some((_, FnSrc::Forced, _)) => false,
+                Some((hf, _, _)) => strong && hf != f,
+            };
+            if overridable {
+                set(&mut out, f, FnSrc::Derived, word);
+                out.fshare = share;
+                return out;
+            }
+        }
+        match hand {
+            Some((f, src, word)) => set(&mut out, f, src, word),
+            None => {
+                if let Some(e) = winner_e
+                    && e.function == Some(Function::Other)
+                {
+                    out.func = Some(Function::Other);
+                    out.fword = e.key;
+                }
+            }
+        }
+        out
+    }
+
+    /// The function the hand lexicon gives a part, by the conventions (rules
+    /// 1, 5, 17-22), strongest reading first.
+    fn hand_function(
+        &self,
+        items: &[Item],
+        winner: Option<usize>,
+        winner_e: Option<&'a super::lexicon::Entry>,
+        support_head: Option<usize>,
+        best: Option<Seniority>,
+        derived_best: Option<(Function, &'static str, f32)>,
+    ) -> Option<(Function, FnSrc, &'static str)> {
         // The first department named (rule 1), strong before weak.
         for weak in [false, true] {
             if let Some(e) = items
@@ -759,8 +840,7 @@ impl<'a> Decider<'a> {
                 .find(|e| e.role == Role::Dept && e.has(F_WEAK) == weak && e.function.is_some())
             {
                 let src = if weak { FnSrc::WeakDept } else { FnSrc::Dept };
-                set(&mut out, e.function.expect("checked"), src, e.key);
-                return out;
+                return Some((e.function.expect("checked"), src, e.key));
             }
         }
         if let Some(j) = support_head {
@@ -776,35 +856,31 @@ impl<'a> Decider<'a> {
                         && e.function
                             .is_some_and(|f| !matches!(f, Function::Executive | Function::Other))
                 });
-            match f {
-                Some(e) => set(&mut out, e.function.expect("checked"), FnSrc::Noun, e.key),
+            return Some(match f {
+                Some(e) => (e.function.expect("checked"), FnSrc::Noun, e.key),
                 None => {
                     let e = self.entry(&items[j]).expect("hand item");
-                    set(
-                        &mut out,
+                    (
                         e.function.unwrap_or(Function::Administration),
                         FnSrc::Noun,
                         e.key,
-                    );
+                    )
                 }
-            }
-            return out;
+            });
         }
         let useful = |e: &super::lexicon::Entry| {
             e.function
                 .is_some_and(|f| !matches!(f, Function::Executive | Function::Other))
         };
-        // A generic occupation noun (engineer, technician, designer) yields to
-        // what the other words say (3D car designer, KfZ-Technikerin).
-        let derived_best = derived_fn.best();
+        // A generic occupation noun (technician, designer) yields to what the
+        // other words say (KfZ-Technikerin, Glücksspieldesigner).
         let weak_noun_yields = |e: &super::lexicon::Entry| {
-            e.has(F_WEAK) && derived_best.is_some_and(|(_, _, s)| s >= 0.5)
+            e.has(F_WEAK) && derived_best.is_some_and(|(f, _, s)| s >= 0.5 && f != Function::Other)
         };
         if let Some(e) =
             winner_e.filter(|e| useful(e) && e.role != Role::Partner && !weak_noun_yields(e))
         {
-            set(&mut out, e.function.expect("checked"), FnSrc::Noun, e.key);
-            return out;
+            return Some((e.function.expect("checked"), FnSrc::Noun, e.key));
         }
         if let Some(e) = items.iter().filter_map(|it| self.entry(it)).find(|e| {
             e.role.is_rank_noun()
@@ -813,21 +889,14 @@ impl<'a> Decider<'a> {
                 && useful(e)
                 && !weak_noun_yields(e)
         }) {
-            set(&mut out, e.function.expect("checked"), FnSrc::Noun, e.key);
-            return out;
+            return Some((e.function.expect("checked"), FnSrc::Noun, e.key));
         }
         if let Some(e) = items
             .iter()
             .filter_map(|it| self.entry(it))
-            .find(|e| e.role == Role::Workobj && e.function.is_some())
+            .find(|e| matches!(e.role, Role::Workobj | Role::Division) && e.function.is_some())
         {
-            set(
-                &mut out,
-                e.function.expect("checked"),
-                FnSrc::Workobj,
-                e.key,
-            );
-            return out;
+            return Some((e.function.expect("checked"), FnSrc::Workobj, e.key));
         }
         // "Partner Manager": the partner channel is sales.
         if let Some(j) = items
@@ -835,46 +904,25 @@ impl<'a> Decider<'a> {
             .position(|it| self.role(it) == Some(Role::Partner))
             && winner != Some(j)
         {
-            set(
-                &mut out,
+            return Some((
                 Function::Sales,
                 FnSrc::Workobj,
                 self.entry(&items[j]).expect("hand item").key,
-            );
-            return out;
+            ));
         }
         // Rule 1: a generic top word (owner, founder, directeur) gives
-        // executive when no department is named; other words of the title are
-        // not departments (Gründer von Social-Business-Ventures).
-        let top = items
-            .iter()
-            .filter_map(|it| self.entry(it))
-            .find(|e| e.role.is_rank_noun() && e.has(F_TOP));
+        // executive when no department is named.
         let functional = matches!(best, Some(Seniority::VpDirector | Seniority::HeadManager))
             && winner_e.is_some_and(|e| matches!(e.role, Role::Director | Role::Vp));
-        if let Some(e) = top
-            && !functional
+        if !functional
+            && let Some(e) = items
+                .iter()
+                .filter_map(|it| self.entry(it))
+                .find(|e| e.role.is_rank_noun() && e.has(F_TOP))
         {
-            set(
-                &mut out,
-                e.function.unwrap_or(Function::Executive),
-                FnSrc::Top,
-                e.key,
-            );
-            return out;
+            return Some((e.function.unwrap_or(Function::Executive), FnSrc::Top, e.key));
         }
-        if let Some((f, word, share)) = derived_best {
-            set(&mut out, f, FnSrc::Derived, word);
-            out.fshare = share;
-            return out;
-        }
-        if let Some(e) = winner_e
-            && e.function == Some(Function::Other)
-        {
-            out.func = Some(Function::Other);
-            out.fword = e.key;
-        }
-        out
+        None
     }
 
     /// The rank class the ESCO-derived words vote for (rule 4: a degree-level
@@ -1053,4 +1101,11 @@ mod tests {
         );
         assert_eq!(step_down(Seniority::Staff), Seniority::Staff);
     }
+}
+
+fn tune(name: &str, default: f32) -> f32 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }

@@ -151,6 +151,8 @@ pub(crate) const F_ACCT: u8 = 16;
 pub(crate) const F_WEAK: u8 = 32;
 /// The noun's function stands whatever department is named with it (IT buyer, ICT teacher).
 pub(crate) const F_FIX: u8 = 64;
+/// The rank is a default the conventions do not fix: ESCO evidence of the other words may change it.
+pub(crate) const F_SOFT: u8 = 128;
 
 /// One line of the hand lexicon.
 #[derive(Debug)]
@@ -437,6 +439,7 @@ impl Lexicon {
                         "acct" => F_ACCT,
                         "weak" => F_WEAK,
                         "fix" => F_FIX,
+                        "soft" => F_SOFT,
                         _ => return Err(err(ln, format!("bad flag {f:?}"))),
                     };
                 }
@@ -587,7 +590,7 @@ impl Lexicon {
     }
 
     /// The hand entry of a word for a language: the first entry listing the
-    /// language, else the first entry (a word of another language still counts).
+    /// language, else the first entry.
     pub(crate) fn hand_entry_idx(&self, first: u32, lang: Option<Lang>) -> u32 {
         let Some(lang) = lang else {
             return first;
@@ -600,6 +603,9 @@ impl Lexicon {
             }
             e = entry.next;
         }
+        // A word of another language still counts (borrowings); where a word
+        // means something else in a language, the lexicon says so with an
+        // entry of its own (Dutch "intern", "werk").
         first
     }
 

@@ -330,9 +330,11 @@ impl Norm {
     /// head and what precedes it is long enough to be a word of its own.
     fn try_split(&mut self, lex: &Lexicon, start: usize, w: &[u8]) -> bool {
         let lang = self.lang;
+        // Dutch and German heads stay in their own language (Ankleiderin is no
+        // leider); English ones are borrowed by both (Systemadministrator).
         let fits = |w: u32| {
             let m = lex.hand_langs(lex.words[w as usize].hand);
-            lang.is_none_or(|l| m == 0 || m & l as u8 != 0)
+            !matches!((lang, m), (Some(Lang::De), 1) | (Some(Lang::Nl), 4))
         };
         let Some((pos, head)) = lex.heads.longest_head(w, 2, fits) else {
             return false;
