@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use dmumatch::engine::taxonomy::{Function, Seniority};
 use dmumatch::engine::titles::derive::{EscoRow, derive_esco_words, isco_seniority};
-use dmumatch::engine::titles::{Classifier, Sources};
+use dmumatch::engine::titles::{Classifier, EvidenceSource, EvidenceTarget, Sources};
 use sha2::{Digest, Sha256};
 
 const DEFAULT_INPUT: &str = "/work/shared/data/esco_lexicon_dev.csv";
@@ -107,6 +107,8 @@ fn holdout(rows: &[Row]) -> anyhow::Result<()> {
     let verbose = std::env::var_os("VERBOSE").is_some();
     let mut per_lang: BTreeMap<&str, [usize; 3]> = BTreeMap::new();
     let mut conf_bins = [[0usize; 2]; 10];
+    // function accuracy by what decided it
+    let mut by_source: BTreeMap<String, [usize; 2]> = BTreeMap::new();
     for r in rows.iter().filter(|r| !in_first_half(&r.concept)) {
         let c = clf.classify(&r.label, Some(&r.lang));
         let want_f = Function::from_id(&r.function).unwrap_or(Function::Other);
@@ -115,6 +117,19 @@ fn holdout(rows: &[Row]) -> anyhow::Result<()> {
         e[0] += 1;
         e[1] += usize::from(c.function == want_f);
         e[2] += usize::from(c.seniority == want_s);
+        let fsrc = c
+            .evidence
+            .items()
+            .iter()
+            .rev()
+            .find(|e| matches!(e.target, EvidenceTarget::Function(_)))
+            .map_or("none".to_owned(), |e| match e.source {
+                EvidenceSource::Rule => e.word.to_owned(),
+                s => format!("{s:?}"),
+            });
+        let b = by_source.entry(fsrc).or_default();
+        b[0] += 1;
+        b[1] += usize::from(c.function == want_f);
         let bin = ((c.confidence * 10.0) as usize).min(9);
         conf_bins[bin][0] += 1;
         conf_bins[bin][1] += usize::from(c.function == want_f && c.seniority == want_s);
@@ -142,6 +157,10 @@ fn holdout(rows: &[Row]) -> anyhow::Result<()> {
         tot[0] += n;
         tot[1] += f;
         tot[2] += s;
+    }
+    println!("function accuracy by the evidence that decided it:");
+    for (k, [n, ok]) in &by_source {
+        println!("  {k}: n={n} {:.1}%", 100.0 * *ok as f64 / *n as f64);
     }
     println!("confidence calibration (bin: n, both axes right):");
     for (i, [n, ok]) in conf_bins.iter().enumerate() {

@@ -194,8 +194,12 @@ impl<'a> Decider<'a> {
             if kind.is_none() {
                 kind = derived_backoff(lex, norm.text(&t), self.lang).map(Kind::Derived);
             }
-            if kind.is_none() && !employer && lex.is_agent_noun(norm.text(&t)) {
-                kind = Some(Kind::Derived(lex.trade));
+            if kind.is_none() && !employer {
+                kind = match lex.agent_noun(norm.text(&t), self.lang) {
+                    Some(true) => Some(Kind::Derived(lex.profession)),
+                    Some(false) => Some(Kind::Derived(lex.trade)),
+                    None => None,
+                };
             }
             i += step;
             let Some(kind) = kind else {
@@ -789,9 +793,9 @@ impl<'a> Decider<'a> {
         // Strong ESCO evidence beats a generic hand reading (the conventions
         // name no function for most occupation words: ISCO does).
         if let Some((f, word, share)) = derived_best {
-            let strong = derived_fn.total >= tune("DMU_T", 0.9)
+            let strong = derived_fn.total >= tune("DMU_T", 0.6)
                 && share >= tune("DMU_S", 0.6)
-                && f != Function::Other;
+                && (f != Function::Other || share >= 0.75);
             let very = derived_fn.total >= tune("DMU_T2", 9.0)
                 && share >= tune("DMU_S2", 0.8)
                 && f != Function::Other;
@@ -858,11 +862,12 @@ impl<'a> Decider<'a> {
                 });
             return Some(match f {
                 Some(e) => (e.function.expect("checked"), FnSrc::Noun, e.key),
+                // a care or dental assistant is no office assistant: ESCO may say so
                 None => {
                     let e = self.entry(&items[j]).expect("hand item");
                     (
                         e.function.unwrap_or(Function::Administration),
-                        FnSrc::Noun,
+                        FnSrc::Workobj,
                         e.key,
                     )
                 }
@@ -875,7 +880,9 @@ impl<'a> Decider<'a> {
         // A generic occupation noun (technician, designer) yields to what the
         // other words say (KfZ-Technikerin, Glücksspieldesigner).
         let weak_noun_yields = |e: &super::lexicon::Entry| {
-            e.has(F_WEAK) && derived_best.is_some_and(|(f, _, s)| s >= 0.5 && f != Function::Other)
+            e.has(F_WEAK)
+                && derived_best
+                    .is_some_and(|(f, _, s)| s >= 0.5 && (f != Function::Other || s >= 0.75))
         };
         if let Some(e) =
             winner_e.filter(|e| useful(e) && e.role != Role::Partner && !weak_noun_yields(e))

@@ -333,10 +333,12 @@ pub(crate) struct Lexicon {
     pub folds: Vec<(&'static [u8], &'static [u8])>,
     /// Adjective endings, with the languages they apply to.
     pub adj: Vec<(&'static [u8], LangMask)>,
-    /// Agent-noun endings (Ablänger, paveuse): an unknown word with one is a trade.
-    pub agent: Vec<&'static [u8]>,
-    /// The derived record that stands for an unknown trade noun.
+    /// Agent-noun endings: an unknown word with one is a profession (true) or
+    /// a trade (false).
+    pub agent: Vec<(&'static [u8], bool)>,
+    /// The derived records that stand for an unknown trade / profession noun.
     pub trade: u32,
+    pub profession: u32,
     pub heads: SuffixTrie,
     /// `version N` of each file, as read from its first line.
     pub versions: [&'static str; 3],
@@ -363,7 +365,17 @@ impl Lexicon {
         lex.load_hand(src.lexicon)?;
         lex.load_morphology(src.morphology)?;
         lex.load_derived(src.esco_words)?;
-        // Not a word: what an unknown agent noun votes (rule 4 staff, rule 18 operations).
+        // Not words: what an unknown agent noun votes (rule 4 staff, rule 18
+        // operations for a trade; rule 4 senior_specialist for a profession).
+        lex.profession = lex.derived.len() as u32;
+        lex.derived.push(Derived {
+            key: "(unknown profession noun)",
+            langs: 0,
+            n: 3,
+            rank: [0, 0, 3, 0],
+            funcs: [(Function::Other, 0); 3],
+            nfuncs: 0,
+        });
         lex.trade = lex.derived.len() as u32;
         lex.derived.push(Derived {
             key: "(unknown trade noun)",
@@ -500,7 +512,9 @@ impl Lexicon {
                     self.folds
                         .push((end.as_bytes(), rep.unwrap_or("").as_bytes()));
                 }
-                (Some("agent"), Some(end), _) if !end.is_empty() => self.agent.push(end.as_bytes()),
+                (Some("agent"), Some(end), Some(class @ ("pro" | "trade"))) if !end.is_empty() => {
+                    self.agent.push((end.as_bytes(), class == "pro"));
+                }
                 (Some("adj"), Some(end), Some(langs)) if !end.is_empty() => {
                     let m = parse_langs(langs).ok_or_else(|| err("bad languages"))?;
                     self.adj.push((end.as_bytes(), m));
@@ -511,11 +525,23 @@ impl Lexicon {
         Ok(())
     }
 
-    /// Whether an unknown word looks like an agent noun (a trade).
-    pub(crate) fn is_agent_noun(&self, w: &[u8]) -> bool {
-        w.len() >= 5
-            && w.iter().all(u8::is_ascii_lowercase)
-            && self.agent.iter().any(|e| w.ends_with(e))
+    /// Whether an unknown word looks like an agent noun: Some(true) for a
+    /// profession, Some(false) for a trade (also under a German -in/-innen).
+    pub(crate) fn agent_noun(&self, w: &[u8], lang: Option<Lang>) -> Option<bool> {
+        if w.len() < 5 || !w.iter().all(u8::is_ascii_lowercase) || self.is_adjective(w, lang) {
+            return None;
+        }
+        let stems = [Some(w), w.strip_suffix(b"innen"), w.strip_suffix(b"in")];
+        stems
+            .into_iter()
+            .flatten()
+            .filter(|s| s.len() >= 5)
+            .find_map(|s| {
+                self.agent
+                    .iter()
+                    .find(|(e, _)| s.ends_with(e))
+                    .map(|&(_, pro)| pro)
+            })
     }
 
     /// Whether the word has an adjective ending (for the language, if known).

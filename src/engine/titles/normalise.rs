@@ -360,7 +360,7 @@ impl Norm {
             }
         }
         // A short unknown prefix is more likely part of another word.
-        if (pre.len() < 3 && !hand_known(pre_word)) || (pre.len() < 5 && pre_word.is_none()) {
+        if (pre.len() < 3 && !hand_known(pre_word)) || (pre.len() < 4 && pre_word.is_none()) {
             return false;
         }
         if start + w.len() + 1 > MAX_BYTES {
