@@ -891,8 +891,7 @@ impl<'a> Decider<'a> {
         }
         if let Some(e) = items.iter().filter_map(|it| self.entry(it)).find(|e| {
             e.role.is_rank_noun()
-                && e.role != Role::Partner
-                && e.role != Role::Body
+                && !matches!(e.role, Role::Partner | Role::Body | Role::Support)
                 && useful(e)
                 && !weak_noun_yields(e)
         }) {
@@ -1073,7 +1072,11 @@ impl CharBoundary for [u8] {
 
 /// The language the title is written in (rule 23: any Dutch word makes it nl).
 pub(crate) fn detect_lang(lex: &Lexicon, norm: &Norm) -> Option<Lang> {
-    let mut seen = 0u8;
+    let mut seen = if norm.marker_langs.count_ones() == 1 {
+        norm.marker_langs
+    } else {
+        0
+    };
     for t in norm.tokens() {
         if t.word == NONE {
             continue;

@@ -44,6 +44,8 @@ pub(crate) struct Norm {
     cur: Option<usize>,
     cur_digit: bool,
     lang: Option<Lang>,
+    /// Languages of the employer marker ("bij" is Dutch: rule 23).
+    pub marker_langs: u8,
 }
 
 impl Norm {
@@ -60,6 +62,7 @@ impl Norm {
             cur: None,
             cur_digit: false,
             lang: None,
+            marker_langs: 0,
         }
     }
 
@@ -257,6 +260,7 @@ impl Norm {
                 && self.ntok > 0
                 && !self.employer
             {
+                self.marker_langs |= lex.hand_langs(w.hand);
                 self.drop_current(start);
                 self.set_employer();
                 return;
@@ -580,7 +584,7 @@ mod tests {
             "charge de communication"
         );
         assert_eq!(flat("medewerkster"), "medewerker");
-        assert_eq!(flat("directrice commerciale"), "directrice commerciale");
+        assert_eq!(flat("directrice commerciale"), "directeur commerciale");
         assert_eq!(flat("vendeuse"), "vendeur");
         assert_eq!(flat("Leiter Vertrieb m/w/d"), "leiter vertrieb");
     }
