@@ -17,6 +17,17 @@ use super::normalise::{MAX_TOKENS, Norm, T_EMPLOYER};
 use super::{Classification, Evidence, EvidenceSource as Src, EvidenceTarget as Tgt};
 use crate::engine::taxonomy::{Function, Seniority};
 
+// Thresholds on the ESCO function model, chosen on the held-out half of the
+// ESCO occupations against the CRM test sets (examples/titles_lexicon.rs).
+/// A word whose largest function weight reaches this names a function (rule 6).
+const NAMES_FUNCTION: f32 = 1.5;
+/// Model probability that overrides a generic hand reading of the function.
+const OVERRIDE: f32 = 0.7;
+/// … a department word (only with two or more words agreeing).
+const OVERRIDE_DEPT: f32 = 0.95;
+/// … that decides when the hand lexicon names no function.
+const DECIDE: f32 = 0.25;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     Hand(u32),
@@ -26,6 +37,8 @@ enum Kind {
 #[derive(Clone, Copy, Debug)]
 struct Item {
     kind: Kind,
+    /// The ESCO record of the item's word (also for a hand word), or NONE.
+    dw: u32,
     part: u8,
     complement: bool,
     employer: bool,
@@ -120,6 +133,7 @@ impl<'a> Decider<'a> {
             lang,
             items: [Item {
                 kind: Kind::Hand(NONE),
+                dw: NONE,
                 part: 0,
                 complement: false,
                 employer: false,
@@ -132,10 +146,11 @@ impl<'a> Decider<'a> {
         d
     }
 
-    fn push(&mut self, kind: Kind, part: u8, employer: bool) {
+    fn push(&mut self, kind: Kind, dw: u32, part: u8, employer: bool) {
         if self.n < MAX_TOKENS {
             self.items[self.n] = Item {
                 kind,
+                dw,
                 part,
                 complement: false,
                 employer,
@@ -218,7 +233,12 @@ impl<'a> Decider<'a> {
                     _ => {}
                 }
             }
-            self.push(kind, t.part, employer);
+            let dw = match kind {
+                Kind::Derived(d) => d,
+                Kind::Hand(_) if step == 1 && t.word != NONE => lex.words[t.word as usize].derived,
+                Kind::Hand(_) => NONE,
+            };
+            self.push(kind, dw, t.part, employer);
         }
         // Complements: after the first preposition that follows a rank noun.
         let mut part = u8::MAX;
@@ -383,7 +403,7 @@ impl<'a> Decider<'a> {
 
     fn employer_function(&self) -> Option<(Function, &'static str, f32, bool)> {
         let its = self.items[..self.n].iter().filter(|it| it.employer);
-        let mut dv = Votes::default();
+        let mut dv = Votes::new(self.lex);
         for it in its {
             match it.kind {
                 Kind::Hand(e) => {
@@ -394,7 +414,7 @@ impl<'a> Decider<'a> {
                         return Some((f, e.key, 1.0, false));
                     }
                 }
-                Kind::Derived(d) => dv.add(&self.lex.derived[d as usize]),
+                Kind::Derived(d) => dv.add(&self.lex.derived[d as usize], true),
             }
         }
         dv.best().map(|(f, w, s)| (f, w, s, true))
@@ -409,9 +429,7 @@ impl<'a> Decider<'a> {
                     Kind::Derived(d) => {
                         // only a word that clearly belongs to one function
                         let d = &self.lex.derived[d as usize];
-                        d.nfuncs > 0
-                            && d.n >= 2
-                            && u32::from(d.funcs[0].1) * 10 >= u32::from(d.n) * 7
+                        d.nfuncs > 0 && d.funcs[0].1 >= NAMES_FUNCTION
                     }
                     Kind::Hand(e) => {
                         let e = &self.lex.hand[e as usize];
@@ -706,10 +724,13 @@ impl<'a> Decider<'a> {
         }
 
         // No rank word: the derived rank classes, else staff (rule 4).
-        let mut derived_fn = Votes::default();
+        let mut derived_fn = Votes::new(self.lex);
         for it in items {
-            if let Kind::Derived(d) = it.kind {
-                derived_fn.add(&self.lex.derived[d as usize]);
+            if it.dw != NONE {
+                derived_fn.add(
+                    &self.lex.derived[it.dw as usize],
+                    matches!(it.kind, Kind::Derived(_)),
+                );
             }
         }
         if best.is_none() {
@@ -788,19 +809,15 @@ impl<'a> Decider<'a> {
             set(&mut out, Function::Sales, FnSrc::Dept, a.key);
             return out;
         }
-        let derived_best = derived_fn.best();
+        let derived_best = derived_fn.best().filter(|_| derived_fn.domain > 0);
         let hand = self.hand_function(items, winner, winner_e, support_head, best, derived_best);
         // Strong ESCO evidence beats a generic hand reading (the conventions
         // name no function for most occupation words: ISCO does).
         if let Some((f, word, share)) = derived_best {
-            let strong = derived_fn.total >= tune("DMU_T", 0.6)
-                && share >= tune("DMU_S", 0.6)
-                && (f != Function::Other || share >= 0.75);
-            let very = derived_fn.total >= tune("DMU_T2", 9.0)
-                && share >= tune("DMU_S2", 0.8)
-                && f != Function::Other;
+            let strong = share >= OVERRIDE && (f != Function::Other || share >= 0.75);
+            let very = derived_fn.words >= 2 && share >= OVERRIDE_DEPT && f != Function::Other;
             let overridable = match hand {
-                None => true,
+                None => share >= DECIDE,
                 Some((_, FnSrc::Dept, _)) => very,
                 Some((_, FnSrc::Forced, _)) => false,
                 Some((hf, _, _)) => strong && hf != f,
@@ -993,44 +1010,58 @@ impl<'a> Decider<'a> {
 }
 
 /// Function votes of ESCO-derived words.
-#[derive(Default)]
 struct Votes {
-    score: [f32; 16],
-    total: f32,
+    /// logits of the ESCO function model: intercepts plus the words' weights
+    logit: [f32; 16],
+    /// words that carried weights
+    words: u8,
+    /// of them, words the hand lexicon does not know (the domain: "dental" in
+    /// dental assistant); generic hand words alone do not decide
+    domain: u8,
     top_word: &'static str,
     top_w: f32,
 }
 
 impl Votes {
-    fn add(&mut self, d: &Derived) {
-        if d.nfuncs == 0 || d.n == 0 {
+    fn new(lex: &Lexicon) -> Votes {
+        Votes {
+            logit: lex.bias,
+            words: 0,
+            domain: 0,
+            top_word: "",
+            top_w: 0.0,
+        }
+    }
+
+    fn add(&mut self, d: &Derived, domain: bool) {
+        if d.nfuncs == 0 {
             return;
         }
-        let n = f32::from(d.n);
-        let max = f32::from(d.funcs[0].1) / n;
-        // a clear word counts, a frequent but spread one (Fachmann) hardly
-        let w = max * max * (n / 3.0).min(1.0);
-        for &(f, c) in &d.funcs[..d.nfuncs as usize] {
-            self.score[f as usize] += w * f32::from(c) / n;
+        self.domain += u8::from(domain);
+        for &(f, x) in &d.funcs[..d.nfuncs as usize] {
+            self.logit[f as usize] += x;
         }
-        self.total += w;
-        if w > self.top_w {
-            self.top_w = w;
+        self.words += 1;
+        if d.funcs[0].1 > self.top_w {
+            self.top_w = d.funcs[0].1;
             self.top_word = d.key;
         }
     }
 
+    /// The function the words point to, the most telling word, and the model's
+    /// probability of it.
     fn best(&self) -> Option<(Function, &'static str, f32)> {
-        if self.total <= 0.0 {
+        if self.words == 0 {
             return None;
         }
-        let (k, &s) = self
-            .score
+        let (k, &m) = self
+            .logit
             .iter()
             .enumerate()
             .max_by(|a, b| a.1.total_cmp(b.1))
             .expect("sixteen functions");
-        Some((Function::ALL[k], self.top_word, s / self.total))
+        let z: f32 = self.logit.iter().map(|&l| (l - m).exp()).sum();
+        Some((Function::ALL[k], self.top_word, 1.0 / z))
     }
 }
 
@@ -1111,11 +1142,4 @@ mod tests {
         );
         assert_eq!(step_down(Seniority::Staff), Seniority::Staff);
     }
-}
-
-fn tune(name: &str, default: f32) -> f32 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }

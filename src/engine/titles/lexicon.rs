@@ -186,8 +186,9 @@ pub(crate) struct Derived {
     /// Number of ESCO occupations (concepts) whose labels hold the word.
     pub n: u16,
     pub rank: [u16; RANK_CLASSES],
-    /// The most frequent functions, most frequent first, with their counts.
-    pub funcs: [(Function, u16); 3],
+    /// The largest function weights of the word (logistic regression on ESCO
+    /// labels), largest first.
+    pub funcs: [(Function, f32); 3],
     pub nfuncs: u8,
 }
 
@@ -336,6 +337,8 @@ pub(crate) struct Lexicon {
     /// Agent-noun endings: an unknown word with one is a profession (true) or
     /// a trade (false).
     pub agent: Vec<(&'static [u8], bool)>,
+    /// Intercepts of the function model of the derived table.
+    pub bias: [f32; 16],
     /// The derived records that stand for an unknown trade / profession noun.
     pub trade: u32,
     pub profession: u32,
@@ -373,7 +376,7 @@ impl Lexicon {
             langs: 0,
             n: 3,
             rank: [0, 0, 3, 0],
-            funcs: [(Function::Other, 0); 3],
+            funcs: [(Function::Other, 0.0); 3],
             nfuncs: 0,
         });
         lex.trade = lex.derived.len() as u32;
@@ -383,11 +386,11 @@ impl Lexicon {
             n: 3,
             rank: [0, 0, 0, 3],
             funcs: [
-                (Function::Operations, 2),
-                (Function::Other, 1),
-                (Function::Other, 0),
+                (Function::Operations, 1.5),
+                (Function::Other, 0.0),
+                (Function::Other, 0.0),
             ],
-            nfuncs: 2,
+            nfuncs: 1,
         });
         Ok(lex)
     }
@@ -583,20 +586,32 @@ impl Lexicon {
                     .and_then(|x| x.parse().ok())
                     .ok_or_else(|| err(format!("bad rank counts {ranks:?}")))?;
             }
+            if key == "(bias)" {
+                for fc in funcs.unwrap_or("").split(' ').filter(|s| !s.is_empty()) {
+                    let (f, x) = fc
+                        .split_once(':')
+                        .ok_or_else(|| err(format!("bad intercept {fc:?}")))?;
+                    let f =
+                        Function::from_id(f).ok_or_else(|| err(format!("bad function {f:?}")))?;
+                    self.bias[f as usize] =
+                        x.parse().map_err(|_| err(format!("bad intercept {x:?}")))?;
+                }
+                continue;
+            }
             let mut d = Derived {
                 key,
                 langs,
                 n,
                 rank,
-                funcs: [(Function::Other, 0); 3],
+                funcs: [(Function::Other, 0.0); 3],
                 nfuncs: 0,
             };
             for fc in funcs.unwrap_or("").split(' ').filter(|s| !s.is_empty()) {
                 let (f, c) = fc
                     .split_once(':')
-                    .ok_or_else(|| err(format!("bad function count {fc:?}")))?;
+                    .ok_or_else(|| err(format!("bad function weight {fc:?}")))?;
                 let f = Function::from_id(f).ok_or_else(|| err(format!("bad function {f:?}")))?;
-                let c: u16 = c.parse().map_err(|_| err(format!("bad count {c:?}")))?;
+                let c: f32 = c.parse().map_err(|_| err(format!("bad weight {c:?}")))?;
                 if (d.nfuncs as usize) < d.funcs.len() {
                     d.funcs[d.nfuncs as usize] = (f, c);
                     d.nfuncs += 1;
