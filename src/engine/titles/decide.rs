@@ -126,7 +126,8 @@ pub(crate) struct Decider<'a> {
 }
 
 impl<'a> Decider<'a> {
-    pub(crate) fn new(lex: &'a Lexicon, norm: &'a Norm, lang: Option<Lang>) -> Self {
+    /// Classify a normalised title (the decider lives on this stack frame only).
+    pub(crate) fn run(lex: &'a Lexicon, norm: &'a Norm, lang: Option<Lang>) -> Classification {
         let mut d = Decider {
             lex,
             norm,
@@ -143,7 +144,7 @@ impl<'a> Decider<'a> {
             unknown_parts: 0,
         };
         d.build_items();
-        d
+        d.decide()
     }
 
     fn push(&mut self, kind: Kind, dw: u32, part: u8, employer: bool) {
@@ -277,7 +278,7 @@ impl<'a> Decider<'a> {
         self.entry(it).map(|e| e.role)
     }
 
-    pub(crate) fn decide(&self) -> Classification {
+    fn decide(&self) -> Classification {
         let junk = self.junk;
         let nparts = self.norm.nparts.max(1);
         let mut outs = [PartOut::EMPTY; super::normalise::MAX_PARTS as usize];
@@ -809,7 +810,13 @@ impl<'a> Decider<'a> {
             set(&mut out, Function::Sales, FnSrc::Dept, a.key);
             return out;
         }
-        let derived_best = derived_fn.best().filter(|_| derived_fn.domain > 0);
+        // (only words the hand lexicon does not know may decide, so the model
+        // is not even evaluated without them)
+        let derived_best = if derived_fn.domain > 0 {
+            derived_fn.best()
+        } else {
+            None
+        };
         let hand = self.hand_function(items, winner, winner_e, support_head, best, derived_best);
         // Strong ESCO evidence beats a generic hand reading (the conventions
         // name no function for most occupation words: ISCO does).

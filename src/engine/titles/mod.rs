@@ -191,7 +191,7 @@ impl Classifier {
         let mut norm = normalise::Norm::new();
         norm.run(title, &self.lex, hint);
         let lang = hint.or_else(|| decide::detect_lang(&self.lex, &norm));
-        decide::Decider::new(&self.lex, &norm, lang).decide()
+        decide::Decider::run(&self.lex, &norm, lang)
     }
 }
 

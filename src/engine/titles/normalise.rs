@@ -12,8 +12,8 @@
 use super::lexicon::{Lang, Lexicon, NONE, Role};
 
 /// Longer titles are cut here (no title field needs more).
-pub(crate) const MAX_BYTES: usize = 400;
-pub(crate) const MAX_TOKENS: usize = 48;
+pub(crate) const MAX_BYTES: usize = 320;
+pub(crate) const MAX_TOKENS: usize = 40;
 /// At most this many parts (A & B | C …); the rest joins the last one.
 pub(crate) const MAX_PARTS: u8 = 8;
 
