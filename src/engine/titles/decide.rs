@@ -375,16 +375,18 @@ impl<'a> Decider<'a> {
         }
         // Rule 2: a professional title that names no function takes it from
         // the employer; top management stays executive whatever the employer.
-        if named.is_none() && !mgmt && professional {
-            if let Some((f, word, share, esco)) = self.employer_function() {
-                function = f;
-                func_conf = if esco { 0.35 + 0.4 * share } else { 0.8 };
-                ev.push(
-                    word,
-                    if esco { Src::Esco } else { Src::Lexicon },
-                    Tgt::Function(f),
-                );
-            }
+        if named.is_none()
+            && !mgmt
+            && professional
+            && let Some((f, word, share, esco)) = self.employer_function()
+        {
+            function = f;
+            func_conf = if esco { 0.35 + 0.4 * share } else { 0.8 };
+            ev.push(
+                word,
+                if esco { Src::Esco } else { Src::Lexicon },
+                Tgt::Function(f),
+            );
         }
         if seniority == Seniority::Unknown && function == Function::Other && junk {
             ev.push(
@@ -393,7 +395,7 @@ impl<'a> Decider<'a> {
                 Tgt::Seniority(Seniority::Unknown),
             );
         }
-        let confidence = ((rank_conf * func_conf) as f32).sqrt();
+        let confidence: f32 = (rank_conf * func_conf).sqrt();
         Classification {
             function,
             seniority,
@@ -418,7 +420,10 @@ impl<'a> Decider<'a> {
                 Kind::Derived(d) => dv.add(&self.lex.derived[d as usize], true),
             }
         }
-        dv.best().map(|(f, w, s)| (f, w, s, true))
+        // the employer's words must point clearly to one function
+        dv.best()
+            .filter(|&(_, _, s)| s >= 0.5)
+            .map(|(f, w, s)| (f, w, s, true))
     }
 
     /// Whether the part names a function, a division or a workobject besides

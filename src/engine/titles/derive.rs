@@ -221,7 +221,7 @@ pub fn derive_esco_words<'a>(
         let weights = model
             .weights
             .get(w.as_bytes())
-            .map_or(String::new(), |ws| format_weights(ws));
+            .map_or(String::new(), format_weights);
         out.push_str(&format!(
             "{w}\t{langs}\t{}\t{},{},{},{}\t{weights}\n",
             a.n, a.rank[0], a.rank[1], a.rank[2], a.rank[3],
