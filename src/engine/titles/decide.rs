@@ -10,8 +10,7 @@
 //! only as rule 2 allows.
 
 use super::lexicon::{
-    Derived, F_ACCT, F_FIX, F_LEAD, F_MGMT, F_SOFT, F_TOP, F_WEAK, Lang, Lexicon, NONE,
-    RANK_CLASSES, Role,
+    Derived, F_ACCT, F_FIX, F_LEAD, F_MGMT, F_SOFT, F_TOP, F_WEAK, Lang, Lexicon, NONE, Role,
 };
 use super::normalise::{MAX_TOKENS, Norm, T_EMPLOYER};
 use super::{Classification, Evidence, EvidenceSource as Src, EvidenceTarget as Tgt};
@@ -963,61 +962,45 @@ impl<'a> Decider<'a> {
     /// The rank class the ESCO-derived words vote for (rule 4: a degree-level
     /// profession is senior_specialist; ISCO 11 c_level; other managers head_manager).
     fn derived_rank(&self, items: &[Item]) -> Option<(Seniority, &'static str, f32)> {
-        let mut score = [0f32; RANK_CLASSES];
-        let mut total = 0f32;
+        // A logistic regression of the ISCO rank class on all the words (hand
+        // words too: they were fitted together), as for the function.
+        let mut logit = self.lex.rank_bias;
+        let mut domain = false;
         let mut top_word = "";
         let mut top_w = 0f32;
-        // The head noun decides the rank: French puts it first, English last
-        // (before any preposition); adjectives are rarely heads.
-        let is_derived = |it: &Item| matches!(it.kind, Kind::Derived(_));
-        let first_prep = items
-            .iter()
-            .position(|it| self.role(it) == Some(Role::Prep))
-            .unwrap_or(items.len());
-        let head = match self.lang {
-            Some(Lang::Fr) => items.iter().position(is_derived),
-            Some(Lang::En) => items[..first_prep].iter().rposition(is_derived),
-            _ => None,
-        };
-        for (j, it) in items.iter().enumerate() {
-            let Kind::Derived(d) = it.kind else { continue };
-            let d = &self.lex.derived[d as usize];
-            let n: u32 = d.rank.iter().map(|&c| u32::from(c)).sum();
-            if n == 0 {
+        for it in items {
+            if it.dw == NONE {
                 continue;
             }
-            let max = d.rank.iter().copied().max().unwrap_or(0) as f32 / n as f32;
-            let mut w = (1.0 + n as f32).ln() * max * max;
-            if head == Some(j) {
-                w *= 2.5;
+            let d = &self.lex.derived[it.dw as usize];
+            if d.nranks == 0 {
+                continue;
             }
-            if self.lex.is_adjective(d.key.as_bytes(), self.lang) {
-                w *= 0.35;
+            domain |= matches!(it.kind, Kind::Derived(_));
+            for &(c, x) in &d.ranks[..d.nranks as usize] {
+                logit[c as usize] += x;
             }
-            for (s, &c) in score.iter_mut().zip(&d.rank) {
-                *s += w * c as f32 / n as f32;
-            }
-            total += w;
-            if w > top_w {
-                top_w = w;
+            if d.ranks[0].1 > top_w {
+                top_w = d.ranks[0].1;
                 top_word = d.key;
             }
         }
-        if total <= 0.0 {
+        if !domain {
             return None;
         }
-        let (k, &s) = score
+        let (k, &m) = logit
             .iter()
             .enumerate()
             .max_by(|a, b| a.1.total_cmp(b.1))
             .expect("four classes");
+        let z: f32 = logit.iter().map(|&l| (l - m).exp()).sum();
         let r = match k {
             0 => Seniority::CLevel,
             1 => Seniority::HeadManager,
             2 => Seniority::SeniorSpecialist,
             _ => Seniority::Staff,
         };
-        Some((r, top_word, s / total))
+        Some((r, top_word, 1.0 / z))
     }
 }
 

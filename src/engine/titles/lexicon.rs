@@ -177,6 +177,8 @@ impl Entry {
 /// occupations a word occurs in: c = 11 (chief executives), m = other managers
 /// and supervisors, p = professionals (major group 2), s = the rest.
 pub(crate) const RANK_CLASSES: usize = 4;
+/// Their names in the table.
+pub(crate) const RANK_NAMES: [&str; RANK_CLASSES] = ["c", "m", "p", "s"];
 
 /// One line of the ESCO-derived word table.
 #[derive(Debug)]
@@ -185,11 +187,13 @@ pub(crate) struct Derived {
     pub langs: LangMask,
     /// Number of ESCO occupations (concepts) whose labels hold the word.
     pub n: u16,
-    pub rank: [u16; RANK_CLASSES],
     /// The largest function weights of the word (logistic regression on ESCO
     /// labels), largest first.
     pub funcs: [(Function, f32); 3],
     pub nfuncs: u8,
+    /// The largest rank-class weights (class index c/m/p/s, weight).
+    pub ranks: [(u8, f32); 2],
+    pub nranks: u8,
 }
 
 /// Everything known about one normalised word or phrase.
@@ -339,6 +343,8 @@ pub(crate) struct Lexicon {
     pub agent: Vec<(&'static [u8], bool)>,
     /// Intercepts of the function model of the derived table.
     pub bias: [f32; 16],
+    /// Intercepts of the rank-class model.
+    pub rank_bias: [f32; RANK_CLASSES],
     /// The derived records that stand for an unknown trade / profession noun.
     pub trade: u32,
     pub profession: u32,
@@ -375,22 +381,24 @@ impl Lexicon {
             key: "(unknown profession noun)",
             langs: 0,
             n: 3,
-            rank: [0, 0, 3, 0],
             funcs: [(Function::Other, 0.0); 3],
             nfuncs: 0,
+            ranks: [(2, 2.0), (0, 0.0)],
+            nranks: 1,
         });
         lex.trade = lex.derived.len() as u32;
         lex.derived.push(Derived {
             key: "(unknown trade noun)",
             langs: 0,
             n: 3,
-            rank: [0, 0, 0, 3],
             funcs: [
                 (Function::Operations, 1.5),
                 (Function::Other, 0.0),
                 (Function::Other, 0.0),
             ],
             nfuncs: 1,
+            ranks: [(3, 2.0), (0, 0.0)],
+            nranks: 1,
         });
         Ok(lex)
     }
@@ -567,7 +575,8 @@ impl Lexicon {
                 msg,
             };
             let mut cols = line.split('\t');
-            let (Some(key), Some(langs), Some(n), Some(ranks), funcs) = (
+            let (Some(key), Some(langs), Some(n), Some(ranks), funcs, rank_weights) = (
+                cols.next(),
                 cols.next(),
                 cols.next(),
                 cols.next(),
@@ -578,15 +587,28 @@ impl Lexicon {
             };
             let langs = parse_langs(langs).ok_or_else(|| err(format!("bad langs {langs:?}")))?;
             let n: u16 = n.parse().map_err(|_| err(format!("bad count {n:?}")))?;
-            let mut rank = [0u16; RANK_CLASSES];
+            // The occupations' rank classes are documentation for readers of
+            // the table; the model weights below are what is used.
             let mut it = ranks.split(',');
-            for r in &mut rank {
-                *r = it
-                    .next()
-                    .and_then(|x| x.parse().ok())
+            for _ in 0..RANK_CLASSES {
+                it.next()
+                    .and_then(|x| x.parse::<u32>().ok())
                     .ok_or_else(|| err(format!("bad rank counts {ranks:?}")))?;
             }
+            let class = |c: &str| RANK_NAMES.iter().position(|&n| n == c);
             if key == "(bias)" {
+                for cw in rank_weights
+                    .unwrap_or("")
+                    .split(' ')
+                    .filter(|s| !s.is_empty())
+                {
+                    let (c, x) = cw
+                        .split_once(':')
+                        .ok_or_else(|| err(format!("bad intercept {cw:?}")))?;
+                    let c = class(c).ok_or_else(|| err(format!("bad rank class {c:?}")))?;
+                    self.rank_bias[c] =
+                        x.parse().map_err(|_| err(format!("bad intercept {x:?}")))?;
+                }
                 for fc in funcs.unwrap_or("").split(' ').filter(|s| !s.is_empty()) {
                     let (f, x) = fc
                         .split_once(':')
@@ -602,10 +624,26 @@ impl Lexicon {
                 key,
                 langs,
                 n,
-                rank,
                 funcs: [(Function::Other, 0.0); 3],
                 nfuncs: 0,
+                ranks: [(0, 0.0); 2],
+                nranks: 0,
             };
+            for cw in rank_weights
+                .unwrap_or("")
+                .split(' ')
+                .filter(|s| !s.is_empty())
+            {
+                let (c, x) = cw
+                    .split_once(':')
+                    .ok_or_else(|| err(format!("bad rank weight {cw:?}")))?;
+                let c = class(c).ok_or_else(|| err(format!("bad rank class {c:?}")))?;
+                let x: f32 = x.parse().map_err(|_| err(format!("bad weight {x:?}")))?;
+                if (d.nranks as usize) < d.ranks.len() {
+                    d.ranks[d.nranks as usize] = (c as u8, x);
+                    d.nranks += 1;
+                }
+            }
             for fc in funcs.unwrap_or("").split(' ').filter(|s| !s.is_empty()) {
                 let (f, c) = fc
                     .split_once(':')
