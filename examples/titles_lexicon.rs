@@ -173,6 +173,34 @@ fn holdout(rows: &[Row]) -> anyhow::Result<()> {
             );
         }
     }
+    // Sampled like titles_dev.csv: no "/" pairs, at most 60 characters and 7 words,
+    // at most 2 labels an occupation.
+    let mut per_concept: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut dev_like = [0usize; 3];
+    for r in rows.iter().filter(|r| !in_first_half(&r.concept)) {
+        if r.label.contains('/')
+            || r.label.chars().count() > 60
+            || r.label.split_whitespace().count() > 7
+        {
+            continue;
+        }
+        let k = per_concept.entry(&r.concept).or_default();
+        if *k >= 2 {
+            continue;
+        }
+        *k += 1;
+        let c = clf.classify(&r.label, Some(&r.lang));
+        dev_like[0] += 1;
+        dev_like[1] +=
+            usize::from(c.function == Function::from_id(&r.function).unwrap_or(Function::Other));
+        dev_like[2] += usize::from(c.seniority == isco_seniority(&r.isco, &r.label, &r.lang));
+    }
+    println!(
+        "holdout, sampled like titles_dev.csv: function {:.1}% seniority {:.1}% (n={})",
+        100.0 * dev_like[1] as f64 / dev_like[0] as f64,
+        100.0 * dev_like[2] as f64 / dev_like[0] as f64,
+        dev_like[0]
+    );
     println!(
         "holdout (ESCO concepts not used for the table): function {:.1}% seniority {:.1}% (n={})",
         100.0 * tot[1] as f64 / tot[0] as f64,
