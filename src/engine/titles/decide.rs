@@ -10,7 +10,7 @@
 //! only as rule 2 allows.
 
 use super::lexicon::{
-    Derived, F_ACCT, F_FIX, F_LEAD, F_MGMT, F_SOFT, F_TOP, F_WEAK, Lang, Lexicon, NONE, Role,
+    Derived, F_ACCT, F_FIX, F_LEAD, F_MGMT, F_SOFT, F_TOP, F_WEAK, Lang, Lexicon, NONE, Role, pair,
 };
 use super::normalise::{MAX_TOKENS, Norm, T_EMPLOYER};
 use super::{Classification, Evidence, EvidenceSource as Src, EvidenceTarget as Tgt};
@@ -173,7 +173,11 @@ impl<'a> Decider<'a> {
             let mut kind = None;
             if t.word != NONE {
                 let w = lex.words[t.word as usize];
-                if w.phrase_max >= 2 {
+                if w.phrase_max >= 2
+                    && toks.get(i + 1).is_some_and(|n| {
+                        n.word != NONE && lex.phrase_starts.contains(&pair(t.word, n.word))
+                    })
+                {
                     let maxk = (w.phrase_max as usize).min(toks.len() - i);
                     for k in (2..=maxk).rev() {
                         let last = toks[i + k - 1];

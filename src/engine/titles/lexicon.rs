@@ -154,6 +154,12 @@ pub(crate) const F_FIX: u8 = 64;
 /// The rank is a default the conventions do not fix: ESCO evidence of the other words may change it.
 pub(crate) const F_SOFT: u8 = 128;
 
+/// Two word indices as one key.
+#[inline]
+pub(crate) fn pair(a: u32, b: u32) -> u64 {
+    (u64::from(a) << 32) | u64::from(b)
+}
+
 /// One line of the hand lexicon.
 #[derive(Debug)]
 pub(crate) struct Entry {
@@ -205,6 +211,9 @@ pub(crate) struct Word {
     pub phrase_max: u8,
     /// The word occurs in a hand phrase (so its form is kept, and folds may reach it).
     pub in_phrase: bool,
+    /// Checked at load time: no fold makes it a hand word and no hand head ends
+    /// it, so the normaliser can take it as it is.
+    pub plain: bool,
 }
 
 impl Word {
@@ -349,6 +358,9 @@ pub(crate) struct Lexicon {
     pub trade: u32,
     pub profession: u32,
     pub heads: SuffixTrie,
+    /// The first two words (word indices) of every hand phrase: a phrase is
+    /// looked up only where its start matches.
+    pub phrase_starts: std::collections::HashSet<u64, BuildHasherDefault<Fx>>,
     /// `version N` of each file, as read from its first line.
     pub versions: [&'static str; 3],
 }
@@ -374,6 +386,7 @@ impl Lexicon {
         lex.load_hand(src.lexicon)?;
         lex.load_morphology(src.morphology)?;
         lex.load_derived(src.esco_words)?;
+        lex.mark_plain_words();
         // Not words: what an unknown agent noun votes (rule 4 staff, rule 18
         // operations for a trade; rule 4 senior_specialist for a profession).
         lex.profession = lex.derived.len() as u32;
@@ -403,6 +416,36 @@ impl Lexicon {
         Ok(lex)
     }
 
+    /// Marks the ESCO words that no fold or compound split can change (the
+    /// normaliser then skips its search for them: the hot path of ESCO-style titles).
+    fn mark_plain_words(&mut self) {
+        let mut plain = Vec::new();
+        let mut cand = [0u8; 72];
+        for (&key, &i) in &self.map {
+            let w = self.words[i as usize];
+            if w.hand_known() || w.derived == NONE || key.len() > 60 {
+                continue;
+            }
+            let mut changes = self.heads.longest_head(key, 2, |_| true).is_some();
+            for &(ending, rep) in &self.folds {
+                if changes {
+                    break;
+                }
+                if let Some(cl) = super::normalise::fold_into(key, ending, rep, &mut cand) {
+                    let c = &cand[..cl];
+                    changes = self.word(c).is_some_and(|(_, x)| x.hand_known())
+                        || self.heads.longest_head(c, 2, |_| true).is_some();
+                }
+            }
+            if !changes {
+                plain.push(i);
+            }
+        }
+        for i in plain {
+            self.words[i as usize].plain = true;
+        }
+    }
+
     fn word_slot(&mut self, key: &'static str) -> usize {
         let next = self.words.len() as u32;
         let idx = *self.map.entry(key.as_bytes()).or_insert(next);
@@ -412,6 +455,7 @@ impl Lexicon {
                 derived: NONE,
                 phrase_max: 1,
                 in_phrase: false,
+                plain: false,
             });
         }
         idx as usize
@@ -493,11 +537,15 @@ impl Lexicon {
                 if nwords > 8 {
                     return Err(err(ln, "a phrase has at most 8 words".into()));
                 }
+                let mut first = 0;
                 for (k, part) in key.split(' ').enumerate() {
                     let f = self.word_slot(part);
                     self.words[f].in_phrase = true;
                     if k == 0 {
                         self.words[f].phrase_max = self.words[f].phrase_max.max(nwords as u8);
+                        first = f;
+                    } else if k == 1 {
+                        self.phrase_starts.insert(pair(first as u32, f as u32));
                     }
                 }
             } else if flags & F_CMP != 0 {

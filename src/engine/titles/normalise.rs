@@ -272,6 +272,12 @@ impl Norm {
             self.drop_current(start);
             return;
         }
+        if let Some((wi, w)) = found
+            && w.plain
+        {
+            self.push_tok(start, end, wi, 0);
+            return;
+        }
         let mut raw = [0u8; 64];
         let n = end - start;
         raw[..n].copy_from_slice(&self.buf[start..end]);
