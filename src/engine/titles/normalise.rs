@@ -310,6 +310,11 @@ impl Norm {
                 return;
             }
         }
+        // An unknown compound of two known words, the second a hand word
+        // (crediteurenadministratie → crediteuren administratie).
+        if found.is_none() && self.try_two_words(lex, start, raw) {
+            return;
+        }
         // Not a hand word: a fold the ESCO table knows (Drahtzieherin → drahtzieher).
         if found.is_none() {
             for &(ending, rep) in &lex.folds {
@@ -387,6 +392,36 @@ impl Norm {
         self.push_tok(start, start + pl, pre_word.unwrap_or(NONE), T_PREFIX);
         self.push_tok(start + pl + 1, start + total, head, 0);
         true
+    }
+}
+
+impl Norm {
+    fn try_two_words(&mut self, lex: &Lexicon, start: usize, w: &[u8]) -> bool {
+        if w.len() < 8 || !w.is_ascii() || start + w.len() + 1 > MAX_BYTES {
+            return false;
+        }
+        for pos in 4..=w.len() - 4 {
+            let (prefix, suffix) = w.split_at(pos);
+            let Some((si, sw)) = lex.word(suffix) else {
+                continue;
+            };
+            if sw.hand == NONE {
+                continue;
+            }
+            let Some((pi, _)) = lex.word(prefix) else {
+                continue;
+            };
+            let mut tmp = [0u8; 80];
+            tmp[..pos].copy_from_slice(prefix);
+            tmp[pos] = b' ';
+            tmp[pos + 1..=w.len()].copy_from_slice(suffix);
+            self.len = start;
+            self.write(&tmp[..=w.len()]);
+            self.push_tok(start, start + pos, pi, T_PREFIX);
+            self.push_tok(start + pos + 1, start + w.len() + 1, si, 0);
+            return true;
+        }
+        false
     }
 }
 
