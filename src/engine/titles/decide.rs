@@ -244,6 +244,44 @@ impl<'a> Decider<'a> {
             };
             self.push(kind, dw, t.part, employer);
         }
+        // A part with no rank word qualifies a bare rank word before it
+        // ("Director, Product Management", "Manager, Finance"): one part then.
+        // (After a part that names a function it stays a part of its own:
+        // "Officemanager / HR" is administration, rule 1.)
+        let mut prev: Option<(u8, bool)> = None;
+        let mut i = 0;
+        while i < self.n {
+            let part = self.items[i].part;
+            let end = i + self.items[i..self.n]
+                .iter()
+                .take_while(|it| it.part == part)
+                .count();
+            let roles = self.items[i..end].iter().filter_map(|it| match it.kind {
+                Kind::Hand(e) => Some(lex.hand[e as usize].role),
+                Kind::Derived(_) => None,
+            });
+            let mut ranked = false;
+            let mut names = self.items[i..end]
+                .iter()
+                .any(|it| matches!(it.kind, Kind::Derived(_)));
+            for r in roles {
+                ranked |= r.is_rank_noun() || matches!(r, Role::Senior | Role::Junior | Role::Step);
+                names |= matches!(
+                    r,
+                    Role::Dept | Role::Workobj | Role::Division | Role::School
+                );
+            }
+            match prev {
+                Some((p, false)) if !ranked && !self.items[i].employer => {
+                    for it in &mut self.items[i..end] {
+                        it.part = p;
+                    }
+                    prev = Some((p, true));
+                }
+                _ => prev = Some((part, names)),
+            }
+            i = end;
+        }
         // Complements: after the first preposition that follows a rank noun.
         let mut part = u8::MAX;
         let mut seen_rank = false;

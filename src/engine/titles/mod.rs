@@ -190,7 +190,10 @@ impl Classifier {
         let hint = lang.and_then(lexicon::Lang::parse);
         let mut norm = normalise::Norm::new();
         norm.run(title, &self.lex, hint);
-        let lang = hint.or_else(|| decide::detect_lang(&self.lex, &norm));
+        // Rule 23: pure English is English — also when no word tells.
+        let lang = hint
+            .or_else(|| decide::detect_lang(&self.lex, &norm))
+            .or(Some(lexicon::Lang::En));
         decide::Decider::run(&self.lex, &norm, lang)
     }
 }

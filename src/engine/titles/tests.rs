@@ -52,6 +52,20 @@ fn rule_01_combined_titles() {
     check("Gründerin & CEO", "de", F::Executive, S::Owner);
     check("Fondateur & PDG", "fr", F::Executive, S::Owner);
     check("CFO / COO", "en", F::Finance, S::CLevel);
+    // a part with no rank word qualifies a bare rank word before it
+    check(
+        "Director, Product Management",
+        "en",
+        F::EngineeringRnd,
+        S::VpDirector,
+    );
+    check("Manager, Finance", "en", F::Finance, S::HeadManager);
+    check(
+        "Medewerker Inkoop & Logistiek",
+        "nl",
+        F::Procurement,
+        S::Staff,
+    );
 }
 
 #[test]
@@ -697,6 +711,13 @@ fn rule_23_language_detection() {
     assert_eq!(r.seniority, S::InternTrainee);
     let r = c.classify("Administrateur délégué", None);
     assert_eq!((r.function, r.seniority), (F::Executive, S::CLevel));
+    // no word tells the language: English (an English coordinator is staff)
+    let r = c.classify("Facilities Coordinator", None);
+    assert_eq!((r.function, r.seniority), (F::Facilities, S::Staff));
+    let r = c.classify("Principal Product Manager", None);
+    assert_eq!(r.seniority, S::SeniorSpecialist);
+    let r = c.classify("Facilitair coördinator", None);
+    assert_eq!(r.seniority, S::HeadManager, "a Dutch word makes it Dutch");
 }
 
 #[test]
