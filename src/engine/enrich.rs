@@ -25,7 +25,7 @@ impl Enrichment {
             function: self.classification.function.id().to_owned(),
             seniority: self.classification.seniority.id().to_owned(),
             confidence: self.classification.confidence,
-            evidence: self.classification.evidence.clone(),
+            evidence: self.classification.evidence_strings(),
             entity_type: self.entity_type as i32,
             address_kind: self.address_kind as i32,
             email_domain_matches_organisation: self.email_domain_matches_organisation,

@@ -1,0 +1,479 @@
+//! Building `data/titles/esco_words.tsv` from ESCO occupation labels (pure: the
+//! caller reads the CSV; `examples/titles_lexicon.rs` is the re-runnable
+//! generator).
+//!
+//! Each label is normalised exactly as titles are (same hand lexicon, folds and
+//! compound splits). Every word the hand lexicon does not know is counted once
+//! per ESCO occupation: in how many occupations it occurs, at which ISCO level
+//! (rank classes c/m/p/s) and under which function. The table is word-level
+//! (no label is stored), so it generalises to unseen labels through their words
+//! and compound heads.
+
+use std::collections::{BTreeMap, HashSet};
+
+use sha2::{Digest, Sha256};
+
+use super::Classifier;
+use super::lexicon::{Lang, NONE, RANK_CLASSES, RANK_NAMES, Sources};
+use super::normalise::Norm;
+use crate::engine::taxonomy::{Function, Seniority};
+
+/// One row of `esco_lexicon_dev.csv` (`label, lang, kind, isco, function, concept`).
+#[derive(Clone, Copy, Debug)]
+pub struct EscoRow<'a> {
+    pub label: &'a str,
+    pub lang: &'a str,
+    pub isco: &'a str,
+    pub function: &'a str,
+    pub concept: &'a str,
+}
+
+/// ISCO supervisor unit groups that the dev labels count as head_manager.
+const SUPERVISOR_GROUPS: [&str; 6] = ["3121", "3122", "3123", "3341", "5151", "5222"];
+
+/// The rank class of an ISCO unit group: 0 = c (11), 1 = m (other managers and
+/// supervisors), 2 = p (professionals), 3 = s (the rest).
+pub fn rank_class(isco: &str) -> usize {
+    if isco.starts_with("11") {
+        0
+    } else if isco.starts_with('1') || SUPERVISOR_GROUPS.contains(&isco) {
+        1
+    } else if isco.starts_with('2') {
+        2
+    } else {
+        3
+    }
+}
+
+/// The seniority the dev set's mechanical rule gives an ESCO label
+/// (`titles-taxonomy.md` §9): the ISCO level, with the owner, C-suite and
+/// trainee word overrides. Used to score held-out ESCO labels.
+pub fn isco_seniority(isco: &str, label: &str, lang: &str) -> Seniority {
+    let lower = label.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let has = |w: &str| words.contains(&w);
+    const OWNER: [&str; 8] = [
+        "owner",
+        "founder",
+        "eigenaar",
+        "oprichter",
+        "inhaber",
+        "gründer",
+        "propriétaire",
+        "fondateur",
+    ];
+    const CSUITE: [&str; 12] = [
+        "ceo", "cfo", "coo", "cio", "cto", "cmo", "ciso", "cdo", "chro", "cco", "cpo", "cro",
+    ];
+    if OWNER.iter().any(|w| words.iter().any(|x| x.starts_with(w))) {
+        return Seniority::Owner;
+    }
+    if CSUITE.iter().any(|w| has(w)) || (has("chief") && has("officer")) {
+        return Seniority::CLevel;
+    }
+    let trainee = [
+        "trainee",
+        "stagiair",
+        "stagiaire",
+        "praktikant",
+        "praktikantin",
+        "auszubildende",
+        "auszubildender",
+    ];
+    if trainee.iter().any(|w| has(w))
+        || words
+            .iter()
+            .any(|w| w.starts_with("apprenti") || *w == "apprentice" || w.starts_with("leerling"))
+        || (lang == "en" && (has("intern") || has("internship")))
+    {
+        return Seniority::InternTrainee;
+    }
+    match rank_class(isco) {
+        0 => Seniority::CLevel,
+        1 => Seniority::HeadManager,
+        2 => Seniority::SeniorSpecialist,
+        _ => Seniority::Staff,
+    }
+}
+
+/// A short digest of the hand lexicon and folds: the derived table records the
+/// one it was made with, and a test checks it is current.
+pub fn hand_digest(src: &Sources) -> String {
+    let mut h = Sha256::new();
+    h.update(src.lexicon.as_bytes());
+    h.update([0]);
+    h.update(src.morphology.as_bytes());
+    h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[derive(Default)]
+struct Acc {
+    langs: u8,
+    n: u32,
+    rank: [u32; RANK_CLASSES],
+}
+
+/// A row that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DeriveError {
+    #[error("row {row}: unknown function {function:?}")]
+    Function { row: usize, function: String },
+    #[error("hand lexicon: {0}")]
+    Lexicon(#[from] super::LexiconError),
+}
+
+/// The word table as TSV text (with its header), from ESCO rows. `min_n` drops
+/// words seen in fewer occupations.
+pub fn derive_esco_words<'a>(
+    rows: impl IntoIterator<Item = EscoRow<'a>>,
+    hand: Sources,
+    min_n: u32,
+) -> Result<String, DeriveError> {
+    let clf = Classifier::from_sources(Sources {
+        esco_words: "",
+        ..hand
+    })?;
+    let lex = &clf.lex;
+    let mut acc: BTreeMap<Vec<u8>, Acc> = BTreeMap::new();
+    let mut seen: HashSet<(Vec<u8>, String)> = HashSet::new();
+    let mut nrows = 0usize;
+    // training examples for the function model: (words, function, concept)
+    let mut examples: Vec<Example> = Vec::new();
+    for (i, r) in rows.into_iter().enumerate() {
+        nrows += 1;
+        let f = Function::from_id(r.function).ok_or_else(|| DeriveError::Function {
+            row: i + 1,
+            function: r.function.to_owned(),
+        })?;
+        let class = rank_class(r.isco);
+        let hint = Lang::parse(r.lang);
+        let lang = hint.map_or(0, |l| l as u8);
+        let mut norm = Norm::new();
+        norm.run(r.label, lex, hint);
+        let mut words = Vec::new();
+        for t in norm.tokens() {
+            let w = norm.text(t);
+            if w.len() < 2 || !content_word(lex, t.word) {
+                continue;
+            }
+            words.push(w.to_vec());
+            let a = acc.entry(w.to_vec()).or_default();
+            a.langs |= lang;
+            if seen.insert((w.to_vec(), r.concept.to_owned())) {
+                a.n += 1;
+                a.rank[class] += 1;
+            }
+        }
+        if !words.is_empty() {
+            examples.push(Example {
+                words,
+                function: f as usize,
+                rank: class,
+                concept: r.concept.to_owned(),
+            });
+        }
+    }
+    let model = train_model::<16>(&examples, &acc, |e| e.function);
+    let rank_model = train_model::<RANK_CLASSES>(&examples, &acc, |e| e.rank);
+    let mut out = String::new();
+    out.push_str(&format!(
+        "# dmumatch title classifier: ESCO-derived word table, version 2 (generated by examples/titles_lexicon.rs)\n\
+         # hand-lexicon digest: {}\n\
+         # source rows: {nrows}; words seen in at least {min_n} occupation(s)\n\
+         # Contains labels from ESCO (European Skills, Competences, Qualifications and Occupations),\n\
+         # © European Union, https://esco.ec.europa.eu. Modified: one half of the occupations, labels\n\
+         # mapped from ISCO-08 to a function taxonomy; only word statistics are kept here.\n\
+         # columns: word<TAB>languages<TAB>occupations<TAB>rank classes c,m,p,s (ISCO 11 / other\n\
+         # managers+supervisors / professionals / rest)<TAB>function weights function:weight (the\n\
+         # largest of a logistic regression of the label's function on its words)<TAB>rank weights\n\
+         # class:weight (the same for the ISCO rank class); the line (bias) holds the intercepts\n",
+        hand_digest(&hand)
+    ));
+    let bias: Vec<String> = model
+        .bias
+        .iter()
+        .enumerate()
+        .map(|(f, x)| format!("{}:{x:.2}", Function::ALL[f].id()))
+        .collect();
+    let rank_bias: Vec<String> = rank_model
+        .bias
+        .iter()
+        .enumerate()
+        .map(|(c, x)| format!("{}:{x:.2}", RANK_NAMES[c]))
+        .collect();
+    out.push_str(&format!(
+        "(bias)\t*\t0\t0,0,0,0\t{}\t{}\n",
+        bias.join(" "),
+        rank_bias.join(" ")
+    ));
+    for (w, a) in &acc {
+        if a.n < min_n {
+            continue;
+        }
+        let Ok(w) = std::str::from_utf8(w) else {
+            continue;
+        };
+        let langs: Vec<&str> = [
+            (Lang::Nl, "nl"),
+            (Lang::En, "en"),
+            (Lang::De, "de"),
+            (Lang::Fr, "fr"),
+        ]
+        .iter()
+        .filter(|(l, _)| a.langs & *l as u8 != 0)
+        .map(|&(_, s)| s)
+        .collect();
+        let langs = if langs.is_empty() {
+            "*".to_owned()
+        } else {
+            langs.join(",")
+        };
+        let weights = model.weights.get(w.as_bytes()).map_or(String::new(), |ws| {
+            format_weights(ws, 3, |f| Function::ALL[f].id())
+        });
+        let rank_weights = rank_model
+            .weights
+            .get(w.as_bytes())
+            .map_or(String::new(), |ws| format_weights(ws, 2, |c| RANK_NAMES[c]));
+        out.push_str(&format!(
+            "{w}\t{langs}\t{}\t{},{},{},{}\t{weights}\t{rank_weights}\n",
+            a.n, a.rank[0], a.rank[1], a.rank[2], a.rank[3],
+        ));
+    }
+    Ok(out)
+}
+
+/// Whether a word counts as content for the ESCO statistics: not a hand
+/// lexicon preposition, stop word, noise or filler.
+fn content_word(lex: &super::lexicon::Lexicon, word: u32) -> bool {
+    use super::lexicon::Role;
+    if word == NONE {
+        return true;
+    }
+    let w = &lex.words[word as usize];
+    if w.hand == NONE {
+        return true;
+    }
+    !matches!(
+        lex.hand[w.hand as usize].role,
+        Role::Prep | Role::Stop | Role::Noise | Role::Junk | Role::Employer
+    )
+}
+
+/// The kept weights of one word: the `keep` largest after centring (softmax
+/// does not change when a word's weights shift together), positive only.
+fn format_weights<const K: usize>(
+    w: &[f32; K],
+    keep: usize,
+    name: impl Fn(usize) -> &'static str,
+) -> String {
+    let mut sorted = *w;
+    sorted.sort_by(f32::total_cmp);
+    let centre = (sorted[K / 2 - 1] + sorted[K / 2]) / 2.0;
+    let mut top: Vec<(usize, f32)> = w.iter().map(|&x| x - centre).enumerate().collect();
+    top.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    top.iter()
+        .take(keep)
+        .filter(|&&(_, x)| x >= 0.05)
+        .map(|&(f, x)| format!("{}:{x:.2}", name(f)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+struct Example {
+    words: Vec<Vec<u8>>,
+    function: usize,
+    rank: usize,
+    concept: String,
+}
+
+struct Model<const K: usize> {
+    bias: [f32; K],
+    weights: std::collections::HashMap<Vec<u8>, [f32; K]>,
+}
+
+/// A multinomial logistic regression of an ESCO label's class (its function,
+/// or its ISCO rank class) on its words, fitted with AdaGrad; each occupation
+/// weighs the same whatever its number of labels. Deterministic (fixed order,
+/// fixed seed).
+fn train_model<const K: usize>(
+    examples: &[Example],
+    acc: &BTreeMap<Vec<u8>, Acc>,
+    label: impl Fn(&Example) -> usize,
+) -> Model<K> {
+    // chosen on the held-out half of the ESCO occupations (examples/titles_lexicon.rs holdout)
+    let epochs = 25;
+    let rate = 0.3f32;
+    let l2 = 1e-5f32;
+    let index: std::collections::HashMap<&[u8], usize> = acc
+        .keys()
+        .enumerate()
+        .map(|(i, k)| (k.as_slice(), i))
+        .collect();
+    let mut per_concept: std::collections::HashMap<&str, f32> = std::collections::HashMap::new();
+    for e in examples {
+        *per_concept.entry(e.concept.as_str()).or_default() += 1.0;
+    }
+    let data: Vec<(Vec<usize>, usize, f32)> = examples
+        .iter()
+        .map(|e| {
+            let mut ids: Vec<usize> = e
+                .words
+                .iter()
+                .filter_map(|w| index.get(w.as_slice()).copied())
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            (ids, label(e), 1.0 / per_concept[e.concept.as_str()])
+        })
+        .collect();
+    let nf = index.len();
+    let mut w = vec![[0f32; K]; nf];
+    let mut g2 = vec![[1e-6f32; K]; nf];
+    let mut b = [0f32; K];
+    let mut gb = [1e-6f32; K];
+    let mut order: Vec<usize> = (0..data.len()).collect();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..epochs {
+        // Fisher-Yates with a fixed LCG: the same table every run
+        for i in (1..order.len()).rev() {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            order.swap(i, (seed >> 33) as usize % (i + 1));
+        }
+        for &k in &order {
+            let (ids, y, weight) = &data[k];
+            let mut logit = b;
+            for &i in ids {
+                for (l, x) in logit.iter_mut().zip(&w[i]) {
+                    *l += x;
+                }
+            }
+            let m = logit.iter().copied().fold(f32::MIN, f32::max);
+            let z: f32 = logit.iter().map(|l| (l - m).exp()).sum();
+            let mut grad = [0f32; K];
+            for (f, g) in grad.iter_mut().enumerate() {
+                let p = (logit[f] - m).exp() / z;
+                *g = weight * (p - if f == *y { 1.0 } else { 0.0 });
+            }
+            for f in 0..K {
+                gb[f] += grad[f] * grad[f];
+                b[f] -= rate * grad[f] / gb[f].sqrt();
+            }
+            for &i in ids {
+                for f in 0..K {
+                    let g = grad[f] + l2 * w[i][f];
+                    g2[i][f] += g * g;
+                    w[i][f] -= rate * g / g2[i][f].sqrt();
+                }
+            }
+        }
+    }
+    let keys: Vec<&Vec<u8>> = acc.keys().collect();
+    Model {
+        bias: b,
+        weights: keys
+            .into_iter()
+            .zip(w)
+            .map(|(k, ws)| (k.clone(), ws))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn isco_rank_classes() {
+        assert_eq!(rank_class("1120"), 0);
+        assert_eq!(rank_class("1211"), 1);
+        assert_eq!(rank_class("3122"), 1);
+        assert_eq!(rank_class("2511"), 2);
+        assert_eq!(rank_class("7231"), 3);
+    }
+
+    #[test]
+    fn isco_seniority_overrides() {
+        assert_eq!(
+            isco_seniority("1120", "Gründerin von X", "de"),
+            Seniority::Owner
+        );
+        assert_eq!(
+            isco_seniority("2529", "chief IT security officer", "en"),
+            Seniority::CLevel
+        );
+        assert_eq!(
+            isco_seniority("5223", "trainee sales assistant", "en"),
+            Seniority::InternTrainee
+        );
+        assert_eq!(
+            isco_seniority("2411", "intern auditor", "nl"),
+            Seniority::SeniorSpecialist
+        );
+        assert_eq!(isco_seniority("7231", "monteur", "nl"), Seniority::Staff);
+    }
+
+    #[test]
+    fn derives_word_counts_once_per_occupation() {
+        let rows = [
+            EscoRow {
+                label: "Rohkaffeeeinkäufer",
+                lang: "de",
+                isco: "3323",
+                function: "procurement",
+                concept: "a",
+            },
+            EscoRow {
+                label: "Rohkaffeeeinkäuferin",
+                lang: "de",
+                isco: "3323",
+                function: "procurement",
+                concept: "a",
+            },
+            EscoRow {
+                label: "Kaffeeröster",
+                lang: "de",
+                isco: "8160",
+                function: "operations",
+                concept: "b",
+            },
+        ];
+        let text = derive_esco_words(rows, Sources::EMBEDDED, 1).expect("derives");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("rohkaffee\t"))
+            .expect("prefix word counted");
+        // one occupation (two labels), an ISCO 3 (staff) group, a procurement weight
+        assert!(
+            line.starts_with("rohkaffee\tde\t1\t0,0,0,1\tprocurement:"),
+            "{line}"
+        );
+        let buyer = text
+            .lines()
+            .find(|l| l.starts_with("einkaufer\t"))
+            .expect("hand words get weights too");
+        assert!(buyer.contains("procurement:"), "{buyer}");
+        let roaster = text
+            .lines()
+            .find(|l| l.starts_with("kaffeeroster\t"))
+            .expect("counted");
+        assert!(
+            roaster.starts_with("kaffeeroster\tde\t1\t0,0,0,1\toperations:"),
+            "{roaster}"
+        );
+        assert!(text.contains("(bias)\t*"));
+        // the same input gives the same table
+        assert_eq!(
+            text,
+            derive_esco_words(rows, Sources::EMBEDDED, 1).expect("derives")
+        );
+    }
+}
