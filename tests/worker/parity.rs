@@ -1,6 +1,6 @@
 //! The dev scenarios through the worker give the engine's decisions.
 //!
-//! `tests/data/scenarios_dev.ndjson` is a copy of the project's shared
+//! `tests/data/scenarios/scenarios_dev.ndjson` is a copy of the project's shared
 //! development scenarios (`shared/data/scenarios_dev.ndjson`, written for
 //! dmumatch from `docs/eligibility-rules.md`). The comparison is with what
 //! `engine::decide` gives for the same inputs at the same `asOf`, so it holds
@@ -20,10 +20,12 @@ use crate::helpers::*;
 struct Scenario {
     contact: pb::Contact,
     campaign_key: String,
+    /// `expect` of the scenario file: decision, channelGround, gdprBasis.
+    expect: [String; 3],
 }
 
 fn load() -> (Vec<Scenario>, Vec<pb::Campaign>, DateTime<Utc>) {
-    let text = include_str!("../data/scenarios_dev.ndjson");
+    let text = include_str!("../data/scenarios/scenarios_dev.ndjson");
     let mut campaigns: Vec<(String, pb::Campaign)> = Vec::new();
     let mut scenarios = Vec::new();
     let mut as_of = None;
@@ -53,9 +55,15 @@ fn load() -> (Vec<Scenario>, Vec<pb::Campaign>, DateTime<Utc>) {
                 c.campaign_id
             }
         };
+        let field = |k: &str| v["expect"][k].as_str().unwrap_or("NONE").to_owned();
         scenarios.push(Scenario {
             contact,
             campaign_key: key,
+            expect: [
+                field("decision"),
+                field("channelGround"),
+                field("gdprBasis"),
+            ],
         });
     }
     (
@@ -157,6 +165,22 @@ async fn the_dev_scenarios_through_the_worker_give_the_engines_decisions() {
         seen += 1;
     }
     assert_eq!(seen, want.len());
+    // And each scenario's own campaign got the decision the file expects.
+    for s in &scenarios {
+        let d = got
+            .iter()
+            .filter_map(Received::decided)
+            .find(|d| d.contact_id == s.contact.contact_id && d.campaign_id == s.campaign_key)
+            .unwrap_or_else(|| panic!("{}: no decision", s.contact.contact_id));
+        let name = |v: &serde_json::Value| v.as_str().unwrap_or("NONE").to_owned();
+        let json = serde_json::to_value(d).unwrap();
+        let got = [
+            name(&json["decision"]),
+            name(&json["channelGround"]),
+            name(&json["gdprBasis"]),
+        ];
+        assert_eq!(got, s.expect, "{}", s.contact.contact_id);
+    }
     assert_eq!(
         app.count("SELECT count(*) FROM decisions").await,
         want.len() as i64
