@@ -6,5 +6,6 @@
 mod checks;
 mod concurrency;
 mod crash;
+mod database;
 mod harness;
 mod workload;
