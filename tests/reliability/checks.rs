@@ -130,11 +130,7 @@ pub async fn assert_exactly_once(db: &Client, stage: &Stage, sent: &[Msg]) {
         "an event decided a pair more than once"
     );
     assert_eq!(
-        count(
-            db,
-            "SELECT count(*) FROM outbox WHERE published_at IS NULL"
-        )
-        .await,
+        count(db, "SELECT count(*) FROM outbox WHERE published_at IS NULL").await,
         0
     );
 }
@@ -161,10 +157,7 @@ pub async fn assert_wire(db: &Client, wire: &[Wire]) -> usize {
                 by_id.insert(&w.message_id, w);
             }
         }
-        assert_eq!(
-            w.message_id, w.event.event_id,
-            "message_id is the event id"
-        );
+        assert_eq!(w.message_id, w.event.event_id, "message_id is the event id");
     }
     let outbox: HashSet<String> = db
         .query("SELECT event_id::text FROM outbox", &[])
@@ -181,7 +174,10 @@ pub async fn assert_wire(db: &Client, wire: &[Wire]) -> usize {
         outbox.difference(&on_wire).count()
     );
     let extra: Vec<_> = on_wire.difference(&outbox).take(5).collect();
-    assert!(extra.is_empty(), "published but not in the outbox: {extra:?}");
+    assert!(
+        extra.is_empty(),
+        "published but not in the outbox: {extra:?}"
+    );
 
     let decided: HashSet<&str> = wire
         .iter()
@@ -201,7 +197,8 @@ pub async fn assert_wire(db: &Client, wire: &[Wire]) -> usize {
         .filter(|id| !decided.contains(id.as_str()))
         .count();
     assert_eq!(
-        unpublished, 0,
+        unpublished,
+        0,
         "latest decisions never published ({} in all)",
         latest.len()
     );

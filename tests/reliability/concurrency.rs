@@ -45,7 +45,10 @@ async fn three_workers_reach_the_state_of_one() {
         shares.push(n);
     }
     eprintln!("contact events per worker: {shares:?}");
-    assert!(shares.iter().filter(|n| **n > 0.0).count() >= 2, "{shares:?}");
+    assert!(
+        shares.iter().filter(|n| **n > 0.0).count() >= 2,
+        "{shares:?}"
+    );
     for w in &mut workers {
         assert_eq!(w.terminate().code(), Some(0));
     }

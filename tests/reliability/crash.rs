@@ -20,7 +20,10 @@ async fn wait_inbox_at_least(db: &tokio_postgres::Client, n: i64, total: i64) ->
             assert!(got < total, "the stream ended before the kill");
             return got;
         }
-        assert!(tokio::time::Instant::now() < deadline, "inbox stuck at {got}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "inbox stuck at {got}"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -76,7 +79,11 @@ async fn kill_9_mid_stream_loses_nothing_and_doubles_nothing() {
     wait_done(&stage, &db, &sent, LONG).await;
 
     assert_exactly_once(&db, &stage, &sent).await;
-    assert_eq!(snapshot(&db).await, want, "the same final state as a clean run");
+    assert_eq!(
+        snapshot(&db).await,
+        want,
+        "the same final state as a clean run"
+    );
     let wire = stage.take_wire().await;
     let duplicates = assert_wire(&db, &wire).await;
     eprintln!(

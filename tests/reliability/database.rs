@@ -110,13 +110,15 @@ async fn an_unreachable_database_pauses_the_consumers_then_they_resume() {
         if status == 503 && body.contains("db=false") {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "/readyz: {status} {body}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/readyz: {status} {body}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let processed = |text: &str| metric_value(text, "dmumatch_events_total", &[]);
-    let errors = |text: &str| {
-        metric_value(text, "dmumatch_db_errors_total", &["kind=\"unavailable\""])
-    };
+    let errors =
+        |text: &str| metric_value(text, "dmumatch_db_errors_total", &["kind=\"unavailable\""]);
     let before = w.get("/metrics").await.1;
     tokio::time::sleep(Duration::from_secs(6)).await;
     let after = w.get("/metrics").await.1;
@@ -134,7 +136,8 @@ async fn an_unreachable_database_pauses_the_consumers_then_they_resume() {
     eprintln!("database errors during 6 s of outage: {attempts}");
     assert!(attempts < 60.0, "{attempts} attempts in 6 s: spinning");
     // The deliveries were kept, not requeued to the DLQ or dropped.
-    let dlq = dmumatch::config::Topology::dead_letter_queue(&stage.config.topology.contacts_queue());
+    let dlq =
+        dmumatch::config::Topology::dead_letter_queue(&stage.config.topology.contacts_queue());
     assert_eq!(stage.queue_len(&dlq).await, 0);
 
     admin

@@ -16,8 +16,7 @@ use std::time::Duration;
 use dmumatch::config::{Topology, WorkerConfig};
 use dmumatch::pb;
 use lapin::{
-    BasicProperties, Connection, ConnectionProperties, ExchangeKind, options::*,
-    types::FieldTable,
+    BasicProperties, Connection, ConnectionProperties, ExchangeKind, options::*, types::FieldTable,
 };
 use tokio_postgres::{Client, NoTls};
 
@@ -187,7 +186,10 @@ impl Stage {
             ("DATABASE_URL", c.connections.database_url.clone()),
             ("HTTP_ADDR", c.http_addr.to_string()),
             ("RUST_LOG", "info".into()),
-            ("DMUMATCH_DB_POOL_SIZE", c.connections.db_pool_size.to_string()),
+            (
+                "DMUMATCH_DB_POOL_SIZE",
+                c.connections.db_pool_size.to_string(),
+            ),
             ("DMUMATCH_CRM_EXCHANGE", t.crm_exchange.clone()),
             ("DMUMATCH_CAMPAIGN_EXCHANGE", t.campaign_exchange.clone()),
             ("DMUMATCH_DECISIONS_EXCHANGE", t.decisions_exchange.clone()),
@@ -196,15 +198,24 @@ impl Stage {
             ("DMUMATCH_PREFETCH", c.prefetch.to_string()),
             ("DMUMATCH_BATCH_SIZE", c.batch_size.to_string()),
             ("DMUMATCH_BATCH_WAIT_MS", c.batch_wait_ms.to_string()),
-            ("DMUMATCH_MAX_MESSAGE_BYTES", c.max_message_bytes.to_string()),
-            ("DMUMATCH_SWEEP_INTERVAL_SECS", c.sweep_interval_secs.to_string()),
+            (
+                "DMUMATCH_MAX_MESSAGE_BYTES",
+                c.max_message_bytes.to_string(),
+            ),
+            (
+                "DMUMATCH_SWEEP_INTERVAL_SECS",
+                c.sweep_interval_secs.to_string(),
+            ),
             (
                 "DMUMATCH_SHUTDOWN_TIMEOUT_SECS",
                 c.shutdown_timeout_secs.to_string(),
             ),
             ("DMUMATCH_RELAY_POLL_MS", c.relay_poll_ms.to_string()),
             ("DMUMATCH_CONFIRM_WINDOW", c.confirm_window.to_string()),
-            ("DMUMATCH_CONFIRM_TIMEOUT_SECS", c.confirm_timeout_secs.to_string()),
+            (
+                "DMUMATCH_CONFIRM_TIMEOUT_SECS",
+                c.confirm_timeout_secs.to_string(),
+            ),
             ("DMUMATCH_ERASURE_PEPPER", c.erasure_pepper.clone()),
         ]
         .into_iter()

@@ -3,9 +3,11 @@
 //! its own database and names. Tests that stop a whole server are in
 //! `tests/outage/` and run alone.
 
+mod broker;
 mod checks;
 mod concurrency;
 mod crash;
 mod database;
 mod harness;
+mod proxy;
 mod workload;
