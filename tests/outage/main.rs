@@ -6,6 +6,7 @@
 //! `cargo nextest run --run-ignored all`, as `scripts/test.sh` does).
 
 #[path = "../reliability/checks.rs"]
+#[allow(dead_code)]
 mod checks;
 #[path = "../reliability/harness.rs"]
 #[allow(dead_code)]
@@ -143,7 +144,13 @@ async fn postgresql_stopped_and_started_mid_stream() {
     let (stage, sent, mut w) = started("pg").await;
     let _restart = Restart("pg_ctlcluster", pg_ctl("start"));
     let processed = |text: &str| metric_value(text, "dmumatch_events_total", &[]);
-    run("pg_ctlcluster", &pg_ctl("stop").iter().map(String::as_str).collect::<Vec<_>>());
+    run(
+        "pg_ctlcluster",
+        &pg_ctl("stop")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
     wait_readyz(&mut w, 503, "db=false", Duration::from_secs(30)).await;
     let before = w.get("/metrics").await.1;
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -153,6 +160,12 @@ async fn postgresql_stopped_and_started_mid_stream() {
         processed(&after),
         "nothing acknowledged while the database is down"
     );
-    run("pg_ctlcluster", &pg_ctl("start").iter().map(String::as_str).collect::<Vec<_>>());
+    run(
+        "pg_ctlcluster",
+        &pg_ctl("start")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
     finished(stage, sent, w).await;
 }

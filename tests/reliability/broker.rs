@@ -17,11 +17,14 @@ const LONG: Duration = Duration::from_secs(240);
 /// The broker's ids of the connections whose client-provided name
 /// (`connection_name`, in the client properties) contains `needle`.
 fn connections_named(needle: &str) -> Vec<String> {
-    run("rabbitmqctl", &["-q", "list_connections", "pid", "client_properties"])
-        .lines()
-        .filter(|l| l.contains(needle))
-        .filter_map(|l| l.split('\t').next().map(str::to_owned))
-        .collect()
+    run(
+        "rabbitmqctl",
+        &["-q", "list_connections", "pid", "client_properties"],
+    )
+    .lines()
+    .filter(|l| l.contains(needle))
+    .filter_map(|l| l.split('\t').next().map(str::to_owned))
+    .collect()
 }
 
 /// Counts `/readyz` answers that report the broker down, until dropped.
@@ -73,7 +76,11 @@ async fn the_broker_closing_the_worker_connection_loses_nothing() {
         assert_eq!(ids.len(), 1, "one connection named {name:?}: {ids:?}");
         run(
             "rabbitmqctl",
-            &["close_connection", &ids[0], "reliability test: closed by the broker"],
+            &[
+                "close_connection",
+                &ids[0],
+                "reliability test: closed by the broker",
+            ],
         );
         closed += 1;
         // Let it get back to work before the next close.
@@ -136,7 +143,10 @@ async fn a_broker_out_of_reach_is_waited_out_with_backoff() {
         if status == 503 && body.contains("amqp=false") {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "/readyz {status} {body}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/readyz {status} {body}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let before = w.metric("dmumatch_amqp_reconnects_total", &[]).await;

@@ -8,6 +8,7 @@ mod checks;
 mod concurrency;
 mod crash;
 mod database;
+mod dlq;
 mod harness;
 mod proxy;
 mod workload;

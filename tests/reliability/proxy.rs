@@ -5,8 +5,8 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
@@ -30,8 +30,12 @@ impl Proxy {
         let stop = CancellationToken::new();
         let acceptor = tls.map(|c| tokio_rustls::TlsAcceptor::from(Arc::new(c)));
         tokio::spawn({
-            let (up, generation, accepted, stop) =
-                (up.clone(), generation.clone(), accepted.clone(), stop.clone());
+            let (up, generation, accepted, stop) = (
+                up.clone(),
+                generation.clone(),
+                accepted.clone(),
+                stop.clone(),
+            );
             async move {
                 loop {
                     let (client, _) = tokio::select! {
@@ -114,8 +118,7 @@ pub fn tls_server(names: &[&str]) -> (String, rustls::ServerConfig) {
     let issuer = rcgen::Issuer::new(ca_params, ca_key);
     let key = KeyPair::generate().unwrap();
     let params =
-        CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
-            .unwrap();
+        CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>()).unwrap();
     let cert = params.signed_by(&key, &issuer).unwrap();
     let config = rustls::ServerConfig::builder()
         .with_no_client_auth()

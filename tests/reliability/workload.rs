@@ -51,7 +51,7 @@ pub fn contact(i: usize, version: i64, tag: &str) -> pb::Contact {
             employee_count: 20 + (org as i32) * 37,
             ..Default::default()
         }),
-        relationship: if i % 3 == 0 {
+        relationship: if i.is_multiple_of(3) {
             pb::relationship::Value::Customer as i32
         } else {
             pb::relationship::Value::Prospect as i32
@@ -149,7 +149,7 @@ pub fn stream(t: &Topology, mix: &Mix) -> Vec<Msg> {
         ),
     ];
     for i in 0..mix.contacts {
-        let enc = if i % 2 == 0 {
+        let enc = if i.is_multiple_of(2) {
             Encoding::Protobuf
         } else {
             Encoding::Json
@@ -166,7 +166,7 @@ pub fn stream(t: &Topology, mix: &Mix) -> Vec<Msg> {
         }
         // Changes to contacts created a little earlier.
         let j = i - 10;
-        if j % 5 == 0 {
+        if j.is_multiple_of(5) {
             out.push(contact_msg(
                 t,
                 C::ContactUpdated(pb::ContactUpdated {
@@ -175,7 +175,7 @@ pub fn stream(t: &Topology, mix: &Mix) -> Vec<Msg> {
                 Encoding::Protobuf,
             ));
         }
-        if j % 7 == 0 {
+        if j.is_multiple_of(7) {
             out.push(contact_msg(
                 t,
                 C::ContactObjected(pb::ContactObjected {
@@ -190,7 +190,7 @@ pub fn stream(t: &Topology, mix: &Mix) -> Vec<Msg> {
                 Encoding::Json,
             ));
         }
-        if j % 11 == 0 {
+        if j.is_multiple_of(11) {
             out.push(contact_msg(
                 t,
                 C::ContactConsentChanged(pb::ContactConsentChanged {
