@@ -208,6 +208,9 @@ impl WorkerConfig {
 
     /// Settings that cannot work together.
     pub fn validate(&self) -> Result<(), String> {
+        // A URL that cannot work stops the start, not every reconnection.
+        crate::amqp::parse_url(&self.connections.amqp_url).map_err(|e| e.to_string())?;
+        crate::db::parse_url(&self.connections.database_url).map_err(|e| e.to_string())?;
         if self.batch_size == 0 || self.fanout_page == 0 || self.confirm_window == 0 {
             return Err("batch size, fan-out page and confirm window must be above 0".into());
         }

@@ -308,6 +308,20 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_url_is_refused_without_quoting_its_password() {
+        for url in [
+            "postgres://u:s3cret@h:notaport/db",
+            "postgres://u:s3cret@h/db?bogus=1",
+            "postgres://u:s3cret@h/db?sslmode=sometimes",
+            "host=h password=s3cret port=x",
+        ] {
+            let e = parse_url(url).unwrap_err().to_string();
+            assert!(e.contains("DATABASE_URL"), "{e}");
+            assert!(!e.contains("s3cret"), "{e}");
+        }
+    }
+
+    #[test]
     fn the_binary_carries_migrations() {
         assert!(expected_schema_version() >= 1);
     }

@@ -11,4 +11,5 @@ mod database;
 mod dlq;
 mod harness;
 mod proxy;
+mod secrets;
 mod workload;
