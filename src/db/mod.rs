@@ -39,8 +39,15 @@ pub enum DbError {
 impl From<tokio_postgres::Error> for DbError {
     fn from(e: tokio_postgres::Error) -> Self {
         let Some(db) = e.as_db_error() else {
-            // I/O, closed connection, timeouts: no SQLSTATE.
-            return DbError::Unavailable(e.to_string());
+            // I/O, TLS, closed connection, timeouts: no SQLSTATE. The causes
+            // say what went wrong (e.g. which certificate check failed).
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                text = format!("{text}: {cause}");
+                source = cause.source();
+            }
+            return DbError::Unavailable(text);
         };
         let code = db.code();
         // Only errors that the same input will always raise are "data": class 22

@@ -12,4 +12,5 @@ mod dlq;
 mod harness;
 mod proxy;
 mod secrets;
+mod tls;
 mod workload;
