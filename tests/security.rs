@@ -63,9 +63,9 @@ fn sql_is_only_literal_text_with_bound_parameters() {
                     .take_while(|c| c.is_alphanumeric() || *c == '_')
                     .collect();
                 let literal = text.contains(&format!("let {ident} = \""))
-                    || text.match_indices(&format!("for {ident} in [")).any(|(i, _)| {
-                        text[i + ident.len() + 9..].trim_start().starts_with('"')
-                    });
+                    || text
+                        .match_indices(&format!("for {ident} in ["))
+                        .any(|(i, _)| text[i + ident.len() + 9..].trim_start().starts_with('"'));
                 let prepared = text
                     .match_indices(&format!("let {ident} = "))
                     .any(|(i, _)| {

@@ -10,6 +10,8 @@ mod crash;
 mod database;
 mod dlq;
 mod harness;
+mod memory;
+mod ordering;
 mod proxy;
 mod secrets;
 mod tls;
