@@ -34,13 +34,29 @@ pub struct Connections {
     pub db_pool_size: usize,
 }
 
+/// The settings that are secrets: read only from the environment or from a
+/// file (`X_FILE`), never flags, never logged. (`scripts/helm_check.py`
+/// reads this list: the chart must pass them from a Secret.)
+pub const SECRET_VARS: &[&str] = &["AMQP_URL", "DATABASE_URL", "DMUMATCH_ERASURE_PEPPER"];
+/// The files that hold them (Kubernetes secret volumes), in the same order.
+const SECRET_FILE_VARS: &[&str] = &[
+    "AMQP_URL_FILE",
+    "DATABASE_URL_FILE",
+    "DMUMATCH_ERASURE_PEPPER_FILE",
+];
+
 /// `X_FILE` (a file holding the value, e.g. a Kubernetes secret volume),
 /// else `X`, else None.
 pub fn secret_from_env(var: &str) -> std::io::Result<Option<String>> {
-    if let Some(path) = std::env::var_os(format!("{var}_FILE")) {
+    let file_var = SECRET_VARS
+        .iter()
+        .position(|v| *v == var)
+        .map(|i| SECRET_FILE_VARS[i])
+        .expect("a secret listed in SECRET_VARS");
+    if let Some(path) = std::env::var_os(file_var) {
         let text = std::fs::read_to_string(&path).map_err(|e| {
             // The path, not the content, in the message.
-            std::io::Error::new(e.kind(), format!("{var}_FILE {}: {e}", path.display()))
+            std::io::Error::new(e.kind(), format!("{file_var} {}: {e}", path.display()))
         })?;
         return Ok(Some(text.trim().to_owned()));
     }
