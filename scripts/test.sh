@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, from a clean clone: starts RabbitMQ and PostgreSQL if they
-# are not running, then format, lint, unit + integration tests (including the slow
-# fault-injection group), the labelled-set checks and the Helm chart checks.
+# are not running, then format, lint, cargo-deny, unit + integration tests (including
+# the slow group: the 100k-event memory run and the whole-server outages, which
+# nextest runs alone, see .config/nextest.toml; and the stable fuzz smoke run of
+# fuzz/), the labelled-set checks and the Helm chart checks. Longer, coverage-guided
+# fuzzing: scripts/fuzz.sh.
 #   scripts/test.sh           everything (what CI runs)
 #   scripts/test.sh --quick   skip the slow group and the chart checks
 set -euo pipefail
@@ -60,6 +63,13 @@ if command -v cargo-nextest >/dev/null; then
 else
   if [[ $quick == --quick ]]; then cargo test --locked
   else cargo test --locked -- --include-ignored; fi
+fi
+
+# Coverage-guided fuzzing (libFuzzer) on request: its instrumented release build of every
+# dependency takes minutes; the suite above already ran the same targets (tests/fuzz_smoke.rs).
+if [[ ${DMUMATCH_CARGO_FUZZ:-0} == 1 ]]; then
+  echo "== cargo fuzz (${DMUMATCH_CARGO_FUZZ_SECS:-30} s per target)" >&2
+  scripts/fuzz.sh "${DMUMATCH_CARGO_FUZZ_SECS:-30}"
 fi
 
 bin=target/debug/dmumatch
