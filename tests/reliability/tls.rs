@@ -91,8 +91,8 @@ async fn postgresql_over_tls_verify_full() {
         .unwrap()
         .get(0);
     let mut stage = Stage::new().await;
-    // The server's certificate is self-signed (Debian's snakeoil, made for
-    // "localhost"): it is its own trust anchor here. In production this is
+    // The server's certificate is self-signed (Debian's snakeoil): it is its
+    // own trust anchor here. In production this is
     // the CA that signed the server's certificate.
     let ca_file = stage.dir.join("pg-ca.pem");
     std::fs::copy(&cert_file, &ca_file).unwrap_or_else(|e| panic!("{cert_file}: {e}"));
@@ -101,7 +101,30 @@ async fn postgresql_over_tls_verify_full() {
     let url =
         |host: &str, mode: &str| format!("postgres://postgres@{host}:5432/{db}?sslmode={mode}");
 
-    let verify_full = url("localhost", "verify-full");
+    // A name the certificate carries that leads to this machine.
+    let san = run(
+        "openssl",
+        &[
+            "x509",
+            "-in",
+            &cert_file,
+            "-noout",
+            "-ext",
+            "subjectAltName",
+        ],
+    );
+    let host = san
+        .split([',', ' ', '\n'])
+        .filter_map(|p| p.trim().strip_prefix("DNS:"))
+        .find(|name| {
+            use std::net::ToSocketAddrs;
+            (*name, 5432)
+                .to_socket_addrs()
+                .is_ok_and(|mut a| a.any(|a| a.ip().is_loopback()))
+        })
+        .unwrap_or_else(|| panic!("no name in {cert_file} resolves to this machine: {san}"))
+        .to_owned();
+    let verify_full = url(&host, "verify-full");
     // The system roots without the machine's own directory: Debian puts the
     // snakeoil certificate into /etc/ssl/certs, whose every file
     // rustls-native-certs trusts when it probes the directory.
