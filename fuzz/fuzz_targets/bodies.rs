@@ -58,6 +58,8 @@ fn decide(contact: &pb::Contact) {
     let as_of = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap();
     let d = engine::decide(contact, &e, campaign(), as_of, rules);
     assert!(d.input_digest.starts_with("sha256:"), "{d:?}");
+    // What the worker publishes and `evaluate` prints can be written as JSON.
+    serde_json::to_vec(&d).unwrap_or_else(|err| panic!("decision as JSON: {err}: {d:?}"));
 }
 
 /// `crm.events` bodies: decode + validate; what is accepted survives a
