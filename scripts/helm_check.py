@@ -43,8 +43,8 @@ CHART_SET = {
     "DMUMATCH_RULES_FILE": "rules.configMapName (mounted)",
 }
 CHART_LEAVES = {}
-# Secrets: the clap arguments of src/config.rs with `hide_env_values = true` (AMQP_URL,
-# DATABASE_URL, DMUMATCH_ERASURE_PEPPER, …). Each must reach the worker container from a
+# Secrets: `SECRET_VARS` of src/config.rs (AMQP_URL, DATABASE_URL, DMUMATCH_ERASURE_PEPPER),
+# and any clap argument with `hide_env_values = true`. Each must reach the worker container from a
 # Secret — `SECRET` as a secretKeyRef, or `SECRET_FILE` pointing into a mounted Secret — and
 # never from a ConfigMap or a plain value. The other of the two variants is then left alone.
 # A variable whose name looks secret but is not hidden is an error, unless listed here.
@@ -358,10 +358,13 @@ def config_rs_env():
 
 
 def config_rs_secrets():
-    """The environment variables src/config.rs hides from `--help` (`hide_env_values = true`):
-    the secrets."""
+    """The secrets of src/config.rs: its `SECRET_VARS` list (read only from the environment or a
+    `_FILE`, never flags), and any clap argument hidden from `--help` (`hide_env_values = true`)."""
     src = open(CONFIG_RS).read()
     out = set()
+    m = re.search(r"pub const SECRET_VARS: &\[&str\] = &\[(.*?)\];", src, re.S)
+    if m:
+        out.update(re.findall(r'"([A-Z0-9_]+)"', m.group(1)))
     for attr in re.findall(r"#\[arg\((.*?)\)\]", src, re.S):
         m = re.search(r'\benv\s*=\s*"([A-Z0-9_]+)"', attr)
         if m and re.search(r"\bhide_env_values\s*=\s*true\b", attr):

@@ -8,24 +8,22 @@ use clap::Args;
 
 use crate::pb::Encoding;
 
-/// Where the broker and the database are.
+/// The contract's defaults.
+pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/dmumatch";
+
+/// Where the broker and the database are. The URLs carry passwords, so they
+/// come only from the environment or from files, never from flags (a
+/// process's arguments are visible to every user of the machine):
+/// `AMQP_URL` / `AMQP_URL_FILE`, `DATABASE_URL` / `DATABASE_URL_FILE`,
+/// read by [`Connections::resolve_secret_files`].
 #[derive(Args, Clone, Debug)]
 pub struct Connections {
-    /// RabbitMQ URL; `amqps://` for TLS. `AMQP_URL_FILE` reads it from a file.
-    #[arg(
-        long,
-        env = "AMQP_URL",
-        hide_env_values = true,
-        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
-    )]
+    /// RabbitMQ URL; `amqps://` for TLS.
+    #[arg(skip = DEFAULT_AMQP_URL.to_owned())]
     pub amqp_url: String,
-    /// PostgreSQL URL; `sslmode=require` for TLS. `DATABASE_URL_FILE` reads it from a file.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        hide_env_values = true,
-        default_value = "postgres://postgres@127.0.0.1:5432/dmumatch"
-    )]
+    /// PostgreSQL URL; `sslmode=require` (or `verify-ca`, `verify-full`) for TLS.
+    #[arg(skip = DEFAULT_DATABASE_URL.to_owned())]
     pub database_url: String,
     /// PEM bundle of extra CA certificates for TLS to the broker and the database
     /// (the system roots are always trusted).
@@ -36,15 +34,45 @@ pub struct Connections {
     pub db_pool_size: usize,
 }
 
+/// The settings that are secrets: read only from the environment or from a
+/// file (`X_FILE`), never flags, never logged. (`scripts/helm_check.py`
+/// reads this list: the chart must pass them from a Secret.)
+pub const SECRET_VARS: &[&str] = &["AMQP_URL", "DATABASE_URL", "DMUMATCH_ERASURE_PEPPER"];
+/// The files that hold them (Kubernetes secret volumes), in the same order.
+const SECRET_FILE_VARS: &[&str] = &[
+    "AMQP_URL_FILE",
+    "DATABASE_URL_FILE",
+    "DMUMATCH_ERASURE_PEPPER_FILE",
+];
+
+/// `X_FILE` (a file holding the value, e.g. a Kubernetes secret volume),
+/// else `X`, else None.
+pub fn secret_from_env(var: &str) -> std::io::Result<Option<String>> {
+    let file_var = SECRET_VARS
+        .iter()
+        .position(|v| *v == var)
+        .map(|i| SECRET_FILE_VARS[i])
+        .expect("a secret listed in SECRET_VARS");
+    if let Some(path) = std::env::var_os(file_var) {
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            // The path, not the content, in the message.
+            std::io::Error::new(e.kind(), format!("{file_var} {}: {e}", path.display()))
+        })?;
+        return Ok(Some(text.trim().to_owned()));
+    }
+    Ok(std::env::var(var).ok())
+}
+
 impl Connections {
-    /// Secrets may come from files (Kubernetes secret volumes): `X_FILE` wins over `X`.
+    /// Reads `AMQP_URL` and `DATABASE_URL` (or their `_FILE` forms) from the
+    /// environment; unset, the contract's defaults stay.
     pub fn resolve_secret_files(&mut self) -> std::io::Result<()> {
         for (var, slot) in [
-            ("AMQP_URL_FILE", &mut self.amqp_url),
-            ("DATABASE_URL_FILE", &mut self.database_url),
+            ("AMQP_URL", &mut self.amqp_url),
+            ("DATABASE_URL", &mut self.database_url),
         ] {
-            if let Some(path) = std::env::var_os(var) {
-                *slot = std::fs::read_to_string(path)?.trim().to_owned();
+            if let Some(v) = secret_from_env(var)? {
+                *slot = v;
             }
         }
         Ok(())
@@ -162,38 +190,43 @@ pub struct WorkerConfig {
     pub fanout_page: usize,
     /// Secret mixed into the hashes kept of erased contacts (id and email).
     /// Set it once and keep it: with another value, erased contacts are no
-    /// longer recognised on re-import. `DMUMATCH_ERASURE_PEPPER_FILE` reads it
-    /// from a file.
-    #[arg(
-        long,
-        env = "DMUMATCH_ERASURE_PEPPER",
-        hide_env_values = true,
-        default_value = ""
-    )]
+    /// longer recognised on re-import. Only from `DMUMATCH_ERASURE_PEPPER`
+    /// or the file named by `DMUMATCH_ERASURE_PEPPER_FILE`.
+    #[arg(skip)]
     pub erasure_pepper: String,
 }
 
 impl WorkerConfig {
     /// The defaults, with the environment applied (as `dmumatch worker` with no flags).
+    /// Panics if a `*_FILE` secret cannot be read.
     pub fn from_env() -> Self {
         #[derive(clap::Parser)]
         struct Wrapper {
             #[command(flatten)]
             config: WorkerConfig,
         }
-        <Wrapper as clap::Parser>::parse_from(["dmumatch"]).config
+        let mut config = <Wrapper as clap::Parser>::parse_from(["dmumatch"]).config;
+        config
+            .connections
+            .resolve_secret_files()
+            .expect("secret files readable");
+        config.resolve_pepper_file().expect("secret files readable");
+        config
     }
 
     /// `DMUMATCH_ERASURE_PEPPER_FILE` wins over `DMUMATCH_ERASURE_PEPPER`.
     pub fn resolve_pepper_file(&mut self) -> std::io::Result<()> {
-        if let Some(path) = std::env::var_os("DMUMATCH_ERASURE_PEPPER_FILE") {
-            self.erasure_pepper = std::fs::read_to_string(path)?.trim().to_owned();
+        if let Some(v) = secret_from_env("DMUMATCH_ERASURE_PEPPER")? {
+            self.erasure_pepper = v;
         }
         Ok(())
     }
 
     /// Settings that cannot work together.
     pub fn validate(&self) -> Result<(), String> {
+        // A URL that cannot work stops the start, not every reconnection.
+        crate::amqp::parse_url(&self.connections.amqp_url).map_err(|e| e.to_string())?;
+        crate::db::parse_url(&self.connections.database_url).map_err(|e| e.to_string())?;
         if self.batch_size == 0 || self.fanout_page == 0 || self.confirm_window == 0 {
             return Err("batch size, fan-out page and confirm window must be above 0".into());
         }

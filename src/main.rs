@@ -16,6 +16,10 @@ struct Cli {
     command: Command,
 }
 
+const SECRETS: &str = "Secrets come from the environment or from files, never from flags: \
+AMQP_URL (or AMQP_URL_FILE), DATABASE_URL (or DATABASE_URL_FILE), DMUMATCH_ERASURE_PEPPER \
+(or DMUMATCH_ERASURE_PEPPER_FILE).";
+
 #[derive(Subcommand)]
 enum Command {
     /// Decide every contact of a CRM export against a campaign, in-process.
@@ -25,9 +29,14 @@ enum Command {
     /// Print the rule table with citations.
     Rules(cli::rules::RulesArgs),
     /// The long-running worker: RabbitMQ in, PostgreSQL state, decision events out.
+    #[command(after_help = SECRETS)]
     Worker(Box<config::WorkerConfig>),
     /// Create the database if missing, apply the migrations, exit.
+    #[command(after_help = SECRETS)]
     Migrate(config::Connections),
+    /// Dead letters: list them, or replay them to where they came from.
+    #[command(after_help = SECRETS)]
+    Dlq(cli::dlq::DlqArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +50,10 @@ fn main() -> ExitCode {
             config.connections.resolve_secret_files()?;
             worker::run(config).await.map(|()| 0)
         }),
+        Command::Dlq(args) => {
+            telemetry::init(false);
+            cli::dlq::run(args)
+        }
         Command::Migrate(mut connections) => service(|| async move {
             connections.resolve_secret_files()?;
             db::migrate(&connections).await.map(|()| 0)

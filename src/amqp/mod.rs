@@ -6,7 +6,9 @@ pub mod topology;
 
 use std::path::Path;
 
-use lapin::{Connection, ConnectionProperties, DefaultConnectionBuilder, tcp::OwnedTLSConfig};
+use lapin::{
+    Connection, ConnectionProperties, DefaultConnectionBuilder, tcp::OwnedTLSConfig, uri::AMQPUri,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AmqpError {
@@ -16,6 +18,17 @@ pub enum AmqpError {
     Config(String),
     #[error("AMQP: {0}")]
     Other(String),
+}
+
+/// Parses an AMQP URL. The parser's messages may quote the whole URL,
+/// password included: it is cut out of them.
+pub fn parse_url(url: &str) -> Result<AMQPUri, AmqpError> {
+    url.parse::<AMQPUri>().map_err(|e| {
+        AmqpError::Config(format!(
+            "AMQP_URL is not a valid AMQP URL: {}",
+            e.replace(url, "<AMQP_URL>")
+        ))
+    })
 }
 
 /// Opens a connection. `amqps://` URLs use rustls with the system roots plus
@@ -37,11 +50,31 @@ pub async fn connect(
             None => None,
         },
     };
+    let uri = parse_url(url)?;
     let properties = ConnectionProperties::default().with_connection_name(name.into());
     Ok(DefaultConnectionBuilder::new()?
-        .with_uri_str(url.to_owned())
+        .with_uri(uri)
         .with_properties(properties)
         .with_tls_config(tls)
         .connect()
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_url_is_refused_without_quoting_it() {
+        for url in [
+            "amqp:user:s3cret@host",
+            "http://user:s3cret@host/",
+            "amqp://user:s3cret@host:port/",
+        ] {
+            let e = parse_url(url).unwrap_err().to_string();
+            assert!(e.contains("not a valid AMQP URL"), "{e}");
+            assert!(!e.contains("s3cret"), "{e}");
+        }
+        assert!(parse_url("amqps://user:s3cret@host:5671/%2f").is_ok());
+    }
 }

@@ -1,7 +1,9 @@
-//! File adapters of the core: `evaluate`, `classify`, `rules`. No broker, no database.
+//! Command-line adapters of the core: `evaluate`, `classify`, `rules` (files
+//! only, no broker, no database), and `dlq` (the worker's dead letters).
 
 pub mod classify;
 pub mod contacts_csv;
+pub mod dlq;
 pub mod evaluate;
 pub mod json;
 pub mod report;

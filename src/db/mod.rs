@@ -39,8 +39,15 @@ pub enum DbError {
 impl From<tokio_postgres::Error> for DbError {
     fn from(e: tokio_postgres::Error) -> Self {
         let Some(db) = e.as_db_error() else {
-            // I/O, closed connection, timeouts: no SQLSTATE.
-            return DbError::Unavailable(e.to_string());
+            // I/O, TLS, closed connection, timeouts: no SQLSTATE. The causes
+            // say what went wrong (e.g. which certificate check failed).
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                text = format!("{text}: {cause}");
+                source = cause.source();
+            }
+            return DbError::Unavailable(text);
         };
         let code = db.code();
         // Only errors that the same input will always raise are "data": class 22
@@ -305,6 +312,20 @@ mod tests {
         assert_eq!(c.get_dbname(), Some("db"));
         let c = parse_url("postgres://u@h/db").unwrap();
         assert_eq!(c.get_ssl_mode(), SslMode::Prefer);
+    }
+
+    #[test]
+    fn a_bad_url_is_refused_without_quoting_its_password() {
+        for url in [
+            "postgres://u:s3cret@h:notaport/db",
+            "postgres://u:s3cret@h/db?bogus=1",
+            "postgres://u:s3cret@h/db?sslmode=sometimes",
+            "host=h password=s3cret port=x",
+        ] {
+            let e = parse_url(url).unwrap_err().to_string();
+            assert!(e.contains("DATABASE_URL"), "{e}");
+            assert!(!e.contains("s3cret"), "{e}");
+        }
     }
 
     #[test]

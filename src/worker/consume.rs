@@ -438,17 +438,46 @@ fn m_record(
         .record(started.elapsed().as_secs_f64());
     metrics::histogram!(m::BATCH_SIZE, "queue" => queue.clone()).record(batch.len() as f64);
     let latency = metrics::histogram!(m::PROCESSING_SECONDS, "queue" => queue.clone());
+    let (mut processed, mut skipped, mut dead) = (0usize, 0usize, 0usize);
     for ((item, p), o) in batch.iter().zip(parsed).zip(outcomes) {
         latency.record(item.arrived.elapsed().as_secs_f64());
         let (kind, outcome) = match (p, o) {
-            (Ok(p), Some(o)) => (p.routing_key().to_owned(), o.label()),
+            (Ok(p), Some(o)) => (p.routing_key(), o.label()),
+            // The publisher chose this routing key (`campaign.*` takes any
+            // word): only known ones become a label.
             _ => (
-                item.delivery.routing_key.as_str().to_owned(),
+                known_type(item.delivery.routing_key.as_str()),
                 "dead_lettered",
             ),
         };
+        match outcome {
+            "processed" => processed += 1,
+            "dead_lettered" => dead += 1,
+            _ => skipped += 1,
+        }
         metrics::counter!(m::EVENTS, "queue" => queue.clone(), "type" => kind,
             "outcome" => outcome)
         .increment(1);
     }
+    tracing::debug!(queue = %c.queue, size = batch.len(), processed, skipped, dead_lettered = dead,
+        seconds = started.elapsed().as_secs_f64(), "batch acknowledged");
+}
+
+/// A routing key as a metric label: one of the contract's event types, or "other".
+fn known_type(routing_key: &str) -> &'static str {
+    const KNOWN: &[&str] = &[
+        "contact.created",
+        "contact.updated",
+        "contact.objected",
+        "contact.erased",
+        "contact.consent_changed",
+        "campaign.planned",
+        "campaign.updated",
+        "campaign.cancelled",
+    ];
+    KNOWN
+        .iter()
+        .find(|k| **k == routing_key)
+        .copied()
+        .unwrap_or("other")
 }

@@ -75,7 +75,25 @@ where
     })
 }
 
+/// The range of `google.protobuf.Timestamp` (0001-01-01 to 9999-12-31, nanos
+/// below a second): what its canonical JSON form can express. A value
+/// outside it cannot be written as JSON, so it is refused on the way in.
+fn check_ts(ts: Option<&pb::Timestamp>, what: &str) -> Result<(), Poison> {
+    const MIN: i64 = -62_135_596_800;
+    const MAX: i64 = 253_402_300_799;
+    match ts {
+        Some(t) if !(MIN..=MAX).contains(&t.seconds) || !(0..1_000_000_000).contains(&t.nanos) => {
+            Err(Poison::new(
+                PoisonKind::Invalid,
+                format!("{what} out of range"),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn occurred_at(ts: Option<pb::Timestamp>) -> Result<Option<DateTime<Utc>>, Poison> {
+    check_ts(ts.as_ref(), "occurredAt")?;
     match ts {
         None => Ok(None),
         Some(t) => t
@@ -105,11 +123,18 @@ fn known<E: TryFrom<i32>>(value: i32, what: &str) -> Result<(), Poison> {
 }
 
 fn check_suppression(s: &pb::Suppression, what: &str) -> Result<(), Poison> {
+    check_ts(s.at.as_ref(), &format!("{what}.at"))?;
     known::<pb::suppression_scope::Value>(s.scope, &format!("{what}.scope"))?;
     known::<pb::suppression_reason::Value>(s.reason, &format!("{what}.reason"))
 }
 
 fn check_consent(c: &pb::Consent, what: &str) -> Result<(), Poison> {
+    check_ts(c.captured_at.as_ref(), &format!("{what}.capturedAt"))?;
+    check_ts(
+        c.double_opt_in_at.as_ref(),
+        &format!("{what}.doubleOptInAt"),
+    )?;
+    check_ts(c.withdrawn_at.as_ref(), &format!("{what}.withdrawnAt"))?;
     known::<pb::channel::Value>(c.channel, &format!("{what}.channel"))
 }
 
@@ -121,6 +146,18 @@ fn check_contact(c: &pb::Contact) -> Result<(), Poison> {
     }
     if let Some(s) = &c.source {
         known::<pb::source_kind::Value>(s.kind, "contact.source.kind")?;
+        check_ts(s.obtained_at.as_ref(), "contact.source.obtainedAt")?;
+        check_ts(
+            s.art14_notice_sent_at.as_ref(),
+            "contact.source.art14NoticeSentAt",
+        )?;
+    }
+    check_ts(c.last_verified_at.as_ref(), "contact.lastVerifiedAt")?;
+    for (i, p) in c.purchases.iter().enumerate() {
+        check_ts(
+            p.purchased_at.as_ref(),
+            &format!("contact.purchases[{i}].purchasedAt"),
+        )?;
     }
     for (i, s) in c.suppressions.iter().enumerate() {
         check_suppression(s, &format!("contact.suppressions[{i}]"))?;
@@ -136,6 +173,7 @@ fn check_contact(c: &pb::Contact) -> Result<(), Poison> {
 
 fn check_campaign(c: &pb::Campaign) -> Result<(), Poison> {
     required(&c.campaign_id, "campaign.campaignId")?;
+    check_ts(c.scheduled_at.as_ref(), "campaign.scheduledAt")?;
     known::<pb::channel::Value>(c.channel, "campaign.channel")?;
     if let Some(p) = &c.dmu_profile {
         for r in &p.target_roles {
@@ -346,6 +384,59 @@ mod tests {
                 .kind,
             PoisonKind::Decode
         );
+    }
+
+    #[test]
+    fn timestamps_json_cannot_express_are_poison() {
+        // Found by the fuzz smoke run: a suppression `at` with nanos past a
+        // second was accepted, and JSON-encoding it later panicked.
+        for bad in [
+            pb::Timestamp {
+                seconds: 0,
+                nanos: 1_795_000_000,
+            },
+            pb::Timestamp {
+                seconds: 0,
+                nanos: -1,
+            },
+            pb::Timestamp {
+                seconds: 300_000_000_000,
+                nanos: 0,
+            },
+        ] {
+            let mut objected = created("c-1");
+            objected.event = Some(pb::contact_event::Event::ContactObjected(
+                pb::ContactObjected {
+                    contact_id: "c-1".into(),
+                    suppression: Some(pb::Suppression {
+                        at: Some(bad),
+                        ..Default::default()
+                    }),
+                },
+            ));
+            let err = contact_event(None, &objected.encode_to_vec(), MAX).unwrap_err();
+            assert_eq!(err.kind, PoisonKind::Invalid, "{bad:?}");
+            assert!(err.reason.contains("suppression.at"), "{}", err.reason);
+            let mut c = created("c-1");
+            if let Some(pb::contact_event::Event::ContactCreated(k)) = &mut c.event {
+                k.contact.as_mut().unwrap().last_verified_at = Some(bad);
+            }
+            assert!(contact_event(None, &c.encode_to_vec(), MAX).is_err());
+        }
+        let edge = pb::Timestamp {
+            seconds: 253_402_300_799,
+            nanos: 999_999_999,
+        };
+        let mut c = created("c-1");
+        c.occurred_at = Some(edge);
+        let ok = contact_event(None, &c.encode_to_vec(), MAX).unwrap();
+        let json = serde_json::to_vec(&pb::ContactEvent {
+            event_id: ok.event_id,
+            occurred_at: Some(edge),
+            event: Some(ok.event),
+        })
+        .unwrap();
+        assert!(contact_event(Some("application/json"), &json, MAX).is_ok());
     }
 
     #[test]

@@ -317,6 +317,17 @@ async fn supervise(
     }
 }
 
+/// The name the broker shows for our connection: which deployment (queue
+/// prefix), which host and process, so an operator (or a test) can find it.
+pub fn connection_name(config: &WorkerConfig) -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_default();
+    format!(
+        "dmumatch-worker {} {host}:{}",
+        config.topology.queue_prefix,
+        std::process::id()
+    )
+}
+
 /// One AMQP session: connect, declare, consume and relay until stopped or
 /// until something fails.
 async fn session(
@@ -327,7 +338,7 @@ async fn session(
     established: &mut bool,
 ) -> Result<(), WorkerError> {
     let c = &config.connections;
-    let conn = amqp::connect(&c.amqp_url, c.ca_file.as_deref(), "dmumatch-worker").await?;
+    let conn = amqp::connect(&c.amqp_url, c.ca_file.as_deref(), &connection_name(config)).await?;
     let result = run_session(config, ctx, readiness, stop, established, &conn).await;
     let _ = conn.close(200, "bye".into()).await;
     result

@@ -183,6 +183,12 @@ impl Relay {
         store::outbox_mark_published(&txn, &published).await?;
         store::outbox_retry_later(&txn, &failed).await?;
         txn.commit().await?;
+        tracing::debug!(
+            claimed = rows.len(),
+            published = published.len(),
+            retry = failed.len(),
+            "relay pass"
+        );
         self.readiness.set_db(true);
         Ok(Pass {
             claimed: rows.len(),

@@ -1,0 +1,171 @@
+//! Whole-server outages: RabbitMQ's application stopped and started, the
+//! PostgreSQL cluster stopped and started, mid-stream. They affect everything
+//! on the machine, so nextest runs each of them alone
+//! (`.config/nextest.toml`); within this binary a lock keeps them apart
+//! under plain `cargo test` too. Both are `#[ignore]`d (the slow group:
+//! `cargo nextest run --run-ignored all`, as `scripts/test.sh` does).
+
+#[path = "../reliability/checks.rs"]
+#[allow(dead_code)]
+mod checks;
+#[path = "../reliability/harness.rs"]
+#[allow(dead_code)]
+mod harness;
+#[path = "../reliability/workload.rs"]
+#[allow(dead_code)]
+mod workload;
+
+use std::process::Command;
+use std::time::Duration;
+
+use checks::*;
+use harness::*;
+use workload::{Mix, stream};
+
+const LONG: Duration = Duration::from_secs(300);
+
+static ALONE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Starts the server again when dropped, so a failed test does not leave
+/// the machine without it.
+struct Restart(&'static str, Vec<String>);
+
+impl Drop for Restart {
+    fn drop(&mut self) {
+        let _ = Command::new(self.0)
+            .args(&self.1)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+fn pg_cluster() -> (String, String) {
+    let version = std::fs::read_dir("/etc/postgresql")
+        .expect("Debian's PostgreSQL layout (/etc/postgresql/<version>/main)")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .max()
+        .unwrap();
+    (version, "main".into())
+}
+
+fn pg_ctl(action: &str) -> Vec<String> {
+    let (version, cluster) = pg_cluster();
+    let mut args = vec![
+        "--skip-systemctl-redirect".to_owned(),
+        version,
+        cluster,
+        action.to_owned(),
+    ];
+    if action == "stop" {
+        args.extend(["-m".to_owned(), "fast".to_owned()]);
+    }
+    args
+}
+
+async fn wait_readyz(w: &mut WorkerProc, want: u16, needle: &str, timeout: Duration) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let (status, body) = w.get("/readyz").await;
+        if status == want && body.contains(needle) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/readyz {status} {body}, want {want} {needle}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn started(mix_tag: &'static str) -> (Stage, Vec<Msg>, WorkerProc) {
+    let mut stage = Stage::with(|c| {
+        c.batch_size = 50;
+        c.prefetch = 100;
+    })
+    .await;
+    let sent = stream(
+        &stage.config.topology,
+        &Mix {
+            contacts: 3000,
+            changes: true,
+            tag: mix_tag,
+        },
+    );
+    stage.publish(&sent).await;
+    let mut w = stage.spawn("worker", &[]);
+    w.wait_ready(Duration::from_secs(60)).await;
+    let db = stage.db().await;
+    let deadline = tokio::time::Instant::now() + LONG;
+    while count(&db, "SELECT count(*) FROM inbox").await < 500 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    (stage, sent, w)
+}
+
+async fn finished(mut stage: Stage, sent: Vec<Msg>, mut w: WorkerProc) {
+    w.wait_ready(LONG).await;
+    let db = stage.db().await;
+    wait_done(&stage, &db, &sent, LONG).await;
+    assert_exactly_once(&db, &stage, &sent).await;
+    let wire = stage.take_wire().await;
+    let duplicates = assert_wire(&db, &wire).await;
+    eprintln!(
+        "{} events, {} messages on the wire, {duplicates} duplicate copies",
+        sent.len(),
+        wire.len()
+    );
+    assert_eq!(w.terminate().code(), Some(0), "{}", w.log_text());
+    stage.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "stops RabbitMQ for the whole machine: runs alone in the slow group"]
+async fn rabbitmq_stopped_and_started_mid_stream() {
+    let _alone = ALONE.lock().await;
+    let (stage, sent, mut w) = started("ra").await;
+    let _restart = Restart("rabbitmqctl", vec!["start_app".into()]);
+    run("rabbitmqctl", &["stop_app"]);
+    wait_readyz(&mut w, 503, "amqp=false", Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    wait_readyz(&mut w, 503, "amqp=false", Duration::from_secs(1)).await;
+    run("rabbitmqctl", &["start_app"]);
+    run("rabbitmqctl", &["await_startup"]);
+    let reconnects = w.metric("dmumatch_amqp_reconnects_total", &[]).await;
+    assert!(reconnects >= 1.0);
+    finished(stage, sent, w).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "stops PostgreSQL for the whole machine: runs alone in the slow group"]
+async fn postgresql_stopped_and_started_mid_stream() {
+    let _alone = ALONE.lock().await;
+    let (stage, sent, mut w) = started("pg").await;
+    let _restart = Restart("pg_ctlcluster", pg_ctl("start"));
+    let processed = |text: &str| metric_value(text, "dmumatch_events_total", &[]);
+    run(
+        "pg_ctlcluster",
+        &pg_ctl("stop")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    wait_readyz(&mut w, 503, "db=false", Duration::from_secs(30)).await;
+    let before = w.get("/metrics").await.1;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = w.get("/metrics").await.1;
+    assert_eq!(
+        processed(&before),
+        processed(&after),
+        "nothing acknowledged while the database is down"
+    );
+    run(
+        "pg_ctlcluster",
+        &pg_ctl("start")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    finished(stage, sent, w).await;
+}

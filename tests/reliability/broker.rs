@@ -1,0 +1,170 @@
+//! Broker faults confined to the test's own worker: the broker closes the
+//! worker's connection (`rabbitmqctl close_connection`, found by its name),
+//! and a proxy between them cuts it off for seconds. The worker reconnects
+//! by itself, with backoff, `/readyz` shows the outage, nothing is lost.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use crate::checks::*;
+use crate::harness::*;
+use crate::proxy::Proxy;
+use crate::workload::{Mix, stream};
+
+const LONG: Duration = Duration::from_secs(240);
+
+/// The broker's ids of the connections whose client-provided name
+/// (`connection_name`, in the client properties) contains `needle`.
+fn connections_named(needle: &str) -> Vec<String> {
+    run(
+        "rabbitmqctl",
+        &["-q", "list_connections", "pid", "client_properties"],
+    )
+    .lines()
+    .filter(|l| l.contains(needle))
+    .filter_map(|l| l.split('\t').next().map(str::to_owned))
+    .collect()
+}
+
+/// Counts `/readyz` answers that report the broker down, until dropped.
+fn watch_readiness(addr: std::net::SocketAddr) -> (Arc<AtomicUsize>, tokio::task::JoinHandle<()>) {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let task = tokio::spawn({
+        let seen = seen.clone();
+        async move {
+            loop {
+                let (status, body) = http_get(addr, "/readyz").await;
+                if status == 503 && body.contains("amqp=false") {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    });
+    (seen, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_broker_closing_the_worker_connection_loses_nothing() {
+    let mut stage = Stage::with(|c| {
+        c.batch_size = 50;
+        c.prefetch = 100;
+    })
+    .await;
+    let sent = stream(
+        &stage.config.topology,
+        &Mix {
+            contacts: 4000,
+            changes: true,
+            tag: "cl",
+        },
+    );
+    stage.publish(&sent).await;
+    let db = stage.db().await;
+    let mut w = stage.spawn("worker", &[]);
+    w.wait_ready(Duration::from_secs(60)).await;
+    let (seen_down, watcher) = watch_readiness(w.http().await);
+    let name = format!("dmumatch-worker {} ", stage.prefix);
+    let mut closed = 0;
+    for _ in 0..3 {
+        w.wait_ready(LONG).await;
+        if count(&db, "SELECT count(*) FROM inbox").await >= sent.len() as i64 {
+            break;
+        }
+        let ids = connections_named(&name);
+        assert_eq!(ids.len(), 1, "one connection named {name:?}: {ids:?}");
+        run(
+            "rabbitmqctl",
+            &[
+                "close_connection",
+                &ids[0],
+                "reliability test: closed by the broker",
+            ],
+        );
+        closed += 1;
+        // Let it get back to work before the next close.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(closed >= 1, "the stream ended before the first close");
+    wait_done(&stage, &db, &sent, LONG).await;
+    w.wait_ready(LONG).await;
+    watcher.abort();
+    assert_exactly_once(&db, &stage, &sent).await;
+    let wire = stage.take_wire().await;
+    let duplicates = assert_wire(&db, &wire).await;
+    let reconnects = w.metric("dmumatch_amqp_reconnects_total", &[]).await;
+    eprintln!(
+        "{} events; connection closed {closed} times; {reconnects} reconnects; \
+         {} not-ready answers seen; {duplicates} duplicate copies on the wire",
+        sent.len(),
+        seen_down.load(Ordering::SeqCst)
+    );
+    assert!(reconnects >= f64::from(closed), "{reconnects} reconnects");
+    assert!(
+        seen_down.load(Ordering::SeqCst) > 0,
+        "/readyz never showed the outage"
+    );
+    assert_eq!(w.terminate().code(), Some(0));
+    stage.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_out_of_reach_is_waited_out_with_backoff() {
+    let proxy = Proxy::start("127.0.0.1:5672".parse().unwrap(), None).await;
+    let mut stage = Stage::with(|c| {
+        c.batch_size = 50;
+        c.prefetch = 100;
+    })
+    .await;
+    let sent = stream(
+        &stage.config.topology,
+        &Mix {
+            contacts: 3000,
+            changes: false,
+            tag: "px",
+        },
+    );
+    stage.publish(&sent).await;
+    let db = stage.db().await;
+    let url = format!("amqp://guest:guest@{}/%2f", proxy.addr);
+    let mut w = stage.spawn("worker", &[("AMQP_URL", &url)]);
+    w.wait_ready(Duration::from_secs(60)).await;
+    let deadline = tokio::time::Instant::now() + LONG;
+    while count(&db, "SELECT count(*) FROM inbox").await < 500 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    proxy.cut();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, body) = w.get("/readyz").await;
+        if status == 503 && body.contains("amqp=false") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/readyz {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let before = w.metric("dmumatch_amqp_reconnects_total", &[]).await;
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let after = w.metric("dmumatch_amqp_reconnects_total", &[]).await;
+    let (status, _) = w.get("/readyz").await;
+    assert_eq!(status, 503, "not ready while the broker is out of reach");
+    // Backoff from 0.2 s doubling: about five attempts in eight seconds.
+    let attempts = after - before;
+    eprintln!("reconnection attempts during 8 s without a broker: {attempts}");
+    assert!((1.0..=10.0).contains(&attempts), "{attempts} attempts");
+
+    proxy.restore();
+    w.wait_ready(Duration::from_secs(60)).await;
+    wait_done(&stage, &db, &sent, LONG).await;
+    assert_exactly_once(&db, &stage, &sent).await;
+    let wire = stage.take_wire().await;
+    assert_wire(&db, &wire).await;
+    assert_eq!(w.terminate().code(), Some(0));
+    stage.cleanup().await;
+}
