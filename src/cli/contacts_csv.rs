@@ -308,7 +308,20 @@ fn name(c: Col) -> &'static str {
 }
 
 /// RFC 3339, `YYYY-MM-DD` (midnight UTC) or `YYYY-MM-DD HH:MM[:SS]` (UTC); "" = not set.
+/// Years outside 0001–9999 are refused: `google.protobuf.Timestamp` (and so
+/// every event and decision) cannot carry them, though chrono parses "+12345".
 pub fn parse_date(s: &str) -> Result<Option<DateTime<Utc>>, String> {
+    use chrono::Datelike as _;
+    match parse_any_date(s)? {
+        Some(d) if !(1..=9999).contains(&d.year()) => Err(format!(
+            "date {:?} is outside the years 0001-9999",
+            s.trim()
+        )),
+        d => Ok(d),
+    }
+}
+
+fn parse_any_date(s: &str) -> Result<Option<DateTime<Utc>>, String> {
     let s = s.trim();
     if s.is_empty() || s.eq_ignore_ascii_case("null") {
         return Ok(None);
@@ -570,6 +583,15 @@ mod tests {
         let mut rec = StringRecord::new();
         r.read_record(&mut rec).unwrap();
         contact(&rec, &cols)
+    }
+
+    #[test]
+    fn dates_a_timestamp_cannot_hold_are_refused() {
+        assert!(parse_date("+12345-01-01").is_err());
+        assert!(parse_date("0000-12-31").is_err());
+        assert!(parse_date("10000-01-01T00:00:00Z").is_err());
+        assert!(parse_date("9999-12-31 23:59:59").unwrap().is_some());
+        assert!(parse_date("0001-01-01").unwrap().is_some());
     }
 
     #[test]
