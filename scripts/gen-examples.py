@@ -11,7 +11,7 @@ domains use the reserved `.example` top-level domain, and webmail addresses
 carry a `.demo` marker, so no address in it belongs to anyone.
 
 The same contacts are written twice: flat CSV (the columns of
-docs/readme/evaluate.md) and NDJSON (the contract's Contact JSON).
+docs/evaluate.md) and NDJSON (the contract's Contact JSON).
 """
 import csv
 import json

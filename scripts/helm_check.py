@@ -1,6 +1,6 @@
 """Checks behind scripts/helm-check.sh that need more than a shell: splitting renders,
 asserting what a render must contain, and keeping the chart, its README, src/config.rs and
-docs/readme/deployment.md in step. Runs in the .tools venv (PyYAML comes with
+docs/deployment.md in step. Runs in the .tools venv (PyYAML comes with
 kubernetes-validate). Every failure names the file to edit.
 
   helm_check.py split RENDER OUTDIR          built-in kinds → OUTDIR/builtin.yaml, each custom resource → OUTDIR/cr-<kind>-<n>.yaml
@@ -23,7 +23,7 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHART = os.path.join(ROOT, "helm", "dmumatch")
 CONFIG_RS = os.path.join(ROOT, "src", "config.rs")
-DEPLOY_DOC = os.path.join(ROOT, "docs", "readme", "deployment.md")
+DEPLOY_DOC = os.path.join(ROOT, "docs", "deployment.md")
 CHART_README = os.path.join(CHART, "README.md")
 
 # Custom resources: validated by check-jsonschema against helm/dmumatch/ci/schemas/, not by
@@ -373,7 +373,7 @@ def config_rs_secrets():
 
 
 def doc_table():
-    """{ENV: (default cell, chart cell)} from the configuration table of docs/readme/deployment.md."""
+    """{ENV: (default cell, chart cell)} from the configuration table of docs/deployment.md."""
     rows = {}
     for line in open(DEPLOY_DOC):
         m = re.match(r"\|\s*`([A-Z][A-Z0-9_]+)`\s*\|([^|]*)\|([^|]*)\|([^|]*)\|", line)
@@ -411,7 +411,7 @@ def cmd_config(render):
             problems.append(
                 f"{name} (src/config.rs) is unknown to the chart: add it to dmumatch.configEnv in "
                 "helm/dmumatch/templates/_helpers.tpl, with a `## @param config.<key>` in values.yaml, "
-                "values.schema.json, and a row in docs/readme/deployment.md; then UPDATE_FIXTURES=1 "
+                "values.schema.json, and a row in docs/deployment.md; then UPDATE_FIXTURES=1 "
                 "scripts/helm-check.sh (or list it in CHART_LEAVES of scripts/helm_check.py, with why)"
             )
         elif default is not None and cm[name] != default:
@@ -419,17 +419,17 @@ def cmd_config(render):
     rows = doc_table()
     for name, default in sorted(env.items()):
         if name not in rows:
-            problems.append(f"{name}: no row in the configuration table of docs/readme/deployment.md")
+            problems.append(f"{name}: no row in the configuration table of docs/deployment.md")
             continue
         cell, chart = rows[name]
         want = f"`{default}`" if default else "empty"
         if default is not None and want not in cell:
-            problems.append(f"{name}: docs/readme/deployment.md gives {cell!r}, src/config.rs says {want}")
+            problems.append(f"{name}: docs/deployment.md gives {cell!r}, src/config.rs says {want}")
         if name in secrets and "Secret" not in chart:
-            problems.append(f"{name}: the chart column of docs/readme/deployment.md must say it comes from the Secret")
+            problems.append(f"{name}: the chart column of docs/deployment.md must say it comes from the Secret")
     for name in rows:
         if name not in env and name not in CHART_SET:
-            problems.append(f"{name}: documented in docs/readme/deployment.md but read nowhere in src/config.rs")
+            problems.append(f"{name}: documented in docs/deployment.md but read nowhere in src/config.rs")
     if problems:
         fail("configuration drift:\n  " + "\n  ".join(problems))
     print(f"config: {len(env)} environment variables agree (src/config.rs, chart defaults, deployment.md)")

@@ -1,5 +1,5 @@
 //! The flat CSV form of a contact (one row per contact), as a CRM export maps
-//! onto it. The columns are documented in `docs/readme/evaluate.md`; header
+//! onto it. The columns are documented in `docs/evaluate.md`; header
 //! names match without case, spaces, underscores or hyphens, so
 //! `contact_id`, `contactId` and `Contact ID` are the same column. Unknown
 //! columns are ignored; only `contact_id` is required.
@@ -12,7 +12,7 @@ use csv::{ByteRecord, StringRecord};
 
 use crate::pb;
 
-/// The columns, by canonical name. Order = the order of `docs/readme/evaluate.md`.
+/// The columns, by canonical name. Order = the order of `docs/evaluate.md`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(usize)]
 pub enum Col {
@@ -227,7 +227,7 @@ impl Columns {
             }
         }
         if index[Col::ContactId as usize].is_none() {
-            return Err("the header has no contact_id column (see docs/readme/evaluate.md)".into());
+            return Err("the header has no contact_id column (see docs/evaluate.md)".into());
         }
         Ok(Columns { index })
     }

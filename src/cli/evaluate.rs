@@ -3,7 +3,7 @@
 //! Streaming and in order: a reader thread cuts the input into chunks of raw
 //! records, worker threads parse, enrich, decide and format them, and this
 //! thread writes the chunks back in input order. Channels are bounded, so
-//! memory stays flat whatever the file size. See `docs/readme/evaluate.md`.
+//! memory stays flat whatever the file size. See `docs/evaluate.md`.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -52,7 +52,7 @@ pub enum InputFormat {
 
 #[derive(Args, Debug)]
 pub struct EvaluateArgs {
-    /// Contacts: CSV (columns in docs/readme/evaluate.md) or NDJSON (one contract
+    /// Contacts: CSV (columns in docs/evaluate.md) or NDJSON (one contract
     /// Contact a line); `-` reads stdin. Default: the built-in example export.
     #[arg(long, value_name = "FILE")]
     pub contacts: Option<PathBuf>,
@@ -70,7 +70,7 @@ pub struct EvaluateArgs {
     /// How to read --contacts.
     #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
     pub input_format: InputFormat,
-    /// A rules file replacing the built-in one (see docs/readme/rules.md).
+    /// A rules file replacing the built-in one (see docs/rules.md).
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
     /// Also write a self-contained HTML report of the audience.
@@ -91,7 +91,7 @@ fn parse_as_of(s: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|e| format!("not an RFC 3339 instant ({e}), e.g. 2026-12-01T00:00:00Z"))
 }
 
-/// Exit codes (documented in docs/readme/evaluate.md).
+/// Exit codes (documented in docs/evaluate.md).
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_BAD_ROWS: i32 = 1;
 
