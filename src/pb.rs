@@ -75,7 +75,7 @@ pub enum DecodeError {
 }
 
 /// Canonical proto3 JSON → message. `null` means "not set" for every field, as
-/// the proto3 JSON mapping says, and so does `""` (`docs/eligibility-rules.md`:
+/// the proto3 JSON mapping says, and so does `""` (`docs/spec/eligibility-rules.md`:
 /// a field that is absent, null or "" is not set); pbjson accepts neither for
 /// every type (a `""` timestamp fails), so a body that fails the fast path is
 /// retried with its null and `""` members removed.

@@ -1,5 +1,5 @@
 //! DMU role from function × seniority × organisation size × campaign profile
-//! (rules D1–D12 of `docs/eligibility-rules.md`), driven by the `[[dmu]]`
+//! (rules D1–D12 of `docs/spec/eligibility-rules.md`), driven by the `[[dmu]]`
 //! table of the rule set: first matching row wins.
 
 use super::rules::{DmuRow, FunctionMask, RuleSet, function_bit, seniority_bit};

@@ -1,4 +1,4 @@
-//! May this contact be emailed for this campaign? (`docs/eligibility-rules.md`)
+//! May this contact be emailed for this campaign? (`docs/spec/eligibility-rules.md`)
 //!
 //! The decision is made in two parts:
 //!

@@ -1,7 +1,7 @@
 //! Contact → who they are: title classification, entity type, address kind.
 //!
 //! Entity type and address kind follow the "Derived inputs" table of
-//! `docs/eligibility-rules.md`; the lists they consult (legal forms, webmail
+//! `docs/spec/eligibility-rules.md`; the lists they consult (legal forms, webmail
 //! domains, role words) are data in the rule set.
 
 use super::rules::{RuleSet, normalise_legal_form, upper_code};

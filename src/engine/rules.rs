@@ -3,7 +3,7 @@
 //!
 //! The file is parsed into raw serde structs, then validated and compiled into
 //! the lookups the hot path uses (hash sets, bit masks, outcome indices). The
-//! evaluation *order* of `docs/eligibility-rules.md` is code (`eligibility.rs`);
+//! evaluation *order* of `docs/spec/eligibility-rules.md` is code (`eligibility.rs`);
 //! everything it consults is here, so a new country, row or list entry needs no
 //! code change. Validation refuses a file the engine could not run exactly:
 //! unknown enum names, missing rules the steps refer to, a country table with

@@ -1,4 +1,4 @@
-//! The value sets of `docs/titles-taxonomy.md` §2 and §3. The ids are part of
+//! The value sets of `docs/spec/titles-taxonomy.md` §2 and §3. The ids are part of
 //! the contract (campaign DMU profiles name functions by id), so they are a
 //! closed enum here; what maps words onto them is data.
 

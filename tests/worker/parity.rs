@@ -2,7 +2,7 @@
 //!
 //! `tests/data/scenarios/scenarios_dev.ndjson` is a copy of the project's shared
 //! development scenarios (`shared/data/scenarios_dev.ndjson`, written for
-//! dmumatch from `docs/eligibility-rules.md`). The comparison is with what
+//! dmumatch from `docs/spec/eligibility-rules.md`). The comparison is with what
 //! `engine::decide` gives for the same inputs at the same `asOf`, so it holds
 //! whatever state the engine is in; `check_scenarios.py` scores the engine
 //! itself against the expected outcomes.

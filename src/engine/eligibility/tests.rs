@@ -1,4 +1,4 @@
-//! Every step, row and branch of `docs/eligibility-rules.md`, with explicit
+//! Every step, row and branch of `docs/spec/eligibility-rules.md`, with explicit
 //! enrichment (function and seniority are set by hand, so these tests do not
 //! depend on the title classifier).
 
