@@ -732,7 +732,8 @@ pub struct AudienceRow {
 
 /// Opens a cursor over the contacts a campaign may target: a superset
 /// (country and organisation pre-filters on indexed columns; empty filters
-/// mean all), which the engine narrows down. Read it with [`audience_page`].
+/// mean all), which the engine narrows down, plus every contact with a
+/// standing decision for the campaign. Read it with [`audience_page`].
 pub async fn audience_cursor(
     txn: &Transaction<'_>,
     campaign_id: &str,
@@ -751,9 +752,10 @@ pub async fn audience_cursor(
              FROM contacts c \
              LEFT JOIN decisions d ON d.contact_id = c.contact_id AND d.campaign_id = $1 \
              WHERE c.data IS NOT NULL \
-               AND (cardinality($2::text[]) = 0 OR c.country = ANY($2) \
-                    OR c.org_country = ANY($2) OR (c.country = '' AND c.org_country = '')) \
-               AND (cardinality($3::text[]) = 0 OR c.organisation_id = ANY($3))",
+               AND (d.decision_id IS NOT NULL \
+                    OR ((cardinality($2::text[]) = 0 OR c.country = ANY($2) \
+                         OR c.org_country = ANY($2) OR (c.country = '' AND c.org_country = '')) \
+                        AND (cardinality($3::text[]) = 0 OR c.organisation_id = ANY($3))))",
         )
         .await?;
     Ok(txn

@@ -526,7 +526,11 @@ impl<'a> ContactBatch<'a> {
                     decider.enriched(contact, enrichment, &mut out);
                 }
                 for campaign in &campaigns.list {
-                    if engine::eligibility::targets(campaign, contact) {
+                    // A pair decided before is decided again even when the
+                    // campaign no longer targets the contact (it moved country,
+                    // changed organisation): its standing decision must follow
+                    // the contact's data, not keep the old jurisdiction's answer.
+                    if engine::eligibility::targets(campaign, contact) || prev(campaign).is_some() {
                         decider.decide(
                             contact,
                             enrichment,
@@ -720,7 +724,11 @@ async fn fan_out(
                 .collect::<std::result::Result<Vec<_>, _>>()
                 .map_err(corrupt)?;
             let contact = merge(contact, suppressions, consents);
-            if !engine::eligibility::targets(campaign, &contact) {
+            // The cursor also yields contacts the campaign no longer targets
+            // but decided before: their standing decision follows the
+            // campaign's new terms, outside the audience summary.
+            let targeted = engine::eligibility::targets(campaign, &contact);
+            if !targeted && row.previous.is_none() {
                 continue;
             }
             let enrichment = decider.enrich(&contact);
@@ -732,7 +740,9 @@ async fn fan_out(
                 trigger,
                 &mut out,
             );
-            summary.add(&d);
+            if targeted {
+                summary.add(&d);
+            }
         }
         store::write(txn, &out).await?;
         out.clear();

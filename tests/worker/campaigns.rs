@@ -146,3 +146,79 @@ async fn a_campaign_update_decides_again_and_a_stale_one_is_ignored() {
     assert!(app.quiet(Duration::from_millis(800)).await.is_empty());
     app.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standing_decisions_follow_contacts_and_campaigns_out_of_targeting() {
+    let mut app = spawn_app().await;
+    let mut v1 = campaign("cmp-1", 1);
+    v1.target_countries = vec!["NL".into(), "GB".into()];
+    app.publish_campaign(&planned(v1.clone()), Encoding::Protobuf)
+        .await;
+    app.recv_n(1, WAIT).await;
+
+    let mover = contact("c-move", 1);
+    let mut gb = contact("c-gb", 1);
+    gb.country = "GB".into();
+    gb.job_title = "CIO".into();
+    let org = gb.organisation.as_mut().unwrap();
+    org.country = "GB".into();
+    org.legal_form = "Ltd".into();
+    for c in [&mover, &gb] {
+        app.publish_contact(&created(c.clone()), Encoding::Protobuf)
+            .await;
+    }
+    app.recv_n(4, WAIT).await;
+
+    // The contact moves to a country the campaign does not target: its
+    // standing decision is decided again under the new country's law.
+    let mut moved = contact("c-move", 2);
+    moved.country = "DE".into();
+    let org = moved.organisation.as_mut().unwrap();
+    org.country = "DE".into();
+    org.legal_form = "GmbH".into();
+    assert!(
+        !same_outcome(
+            &expected(&mover, &v1, as_of()),
+            &expected(&moved, &v1, as_of())
+        ),
+        "the test needs a move that changes the outcome"
+    );
+    app.publish_contact(&updated(moved.clone()), Encoding::Protobuf)
+        .await;
+    let got = app.recv_n(2, WAIT).await;
+    let d = got
+        .iter()
+        .find_map(Received::decided)
+        .expect("decided again");
+    assert_eq!(outcome_of(d), outcome_of(&expected(&moved, &v1, as_of())));
+    assert_eq!(d.jurisdiction, "DE");
+    assert!(!d.supersedes_decision_id.is_empty());
+
+    // The campaign narrows its targeting to neither contact and drops its
+    // assessment: both standing decisions follow, outside the summary.
+    let mut v2 = campaign("cmp-1", 2);
+    v2.target_countries = vec!["FR".into()];
+    v2.legitimate_interest_assessment_ref.clear();
+    let changed: Vec<&pb::Contact> = [&moved, &gb]
+        .into_iter()
+        .filter(|c| !same_outcome(&expected(c, &v1, as_of()), &expected(c, &v2, as_of())))
+        .collect();
+    assert!(
+        !changed.is_empty(),
+        "the test needs an update that changes an outcome"
+    );
+    app.publish_campaign(&campaign_updated(v2.clone()), Encoding::Protobuf)
+        .await;
+    let got = app.recv_n(changed.len() + 1, WAIT).await;
+    assert_eq!(got.iter().find_map(Received::summary).unwrap().total, 0);
+    for c in changed {
+        let d = got
+            .iter()
+            .filter_map(Received::decided)
+            .find(|d| d.contact_id == c.contact_id)
+            .expect("decided again");
+        assert_eq!(outcome_of(d), outcome_of(&expected(c, &v2, as_of())));
+    }
+    assert!(app.quiet(Duration::from_millis(800)).await.is_empty());
+    app.cleanup().await;
+}
