@@ -85,6 +85,18 @@ if [[ -d $shared/tools ]]; then
   python3 "$shared/tools/check_scenarios.py" "$bin" "$shared/data/scenarios_dev.ndjson" | tail -n 3
 fi
 
+# proto/ as an outside client sees it: plain protoc (from grpcio-tools, pinned, from PyPI) and
+# Google's protobuf runtime parsing the contract's JSON examples strictly.
+grpc_tools_version=1.68.1
+grpc_tools=.tools/grpcio-tools-$grpc_tools_version
+if [[ ! -d $grpc_tools/grpc_tools ]]; then
+  echo "== installing grpcio-tools $grpc_tools_version (protoc) into .tools/" >&2
+  python3 -m pip install --quiet --disable-pip-version-check --target "$grpc_tools" \
+    "grpcio-tools==$grpc_tools_version" "grpcio==$grpc_tools_version" "protobuf==5.29.6" 2>&1 | grep -v "as the 'root' user" >&2 || true
+fi
+echo "== proto/ with plain protoc" >&2
+PYTHONPATH=$grpc_tools python3 scripts/protoc_check.py
+
 if [[ $quick != --quick && -x scripts/helm-check.sh ]]; then
   echo "== helm chart" >&2
   scripts/helm-check.sh
