@@ -1,11 +1,12 @@
-//! Generator and held-out check for the ESCO-derived word table of the title
-//! classifier (`data/titles/esco_words.tsv`).
+//! Generator and held-out check for the ESCO-derived files of the title
+//! classifier (`data/titles/esco_words.tsv`, `data/titles/subword.bin`).
 //!
-//!   cargo run --release --example titles_lexicon -- generate [ESCO_CSV] [OUT]
+//!   cargo run --release --example titles_lexicon -- generate [ESCO_CSV] [OUT_DIR]
 //!   cargo run --release --example titles_lexicon -- holdout  [ESCO_CSV]
 //!
 //! ESCO_CSV defaults to /work/shared/data/esco_lexicon_dev.csv (columns
-//! label,lang,kind,isco,function,concept), OUT to data/titles/esco_words.tsv.
+//! label,lang,kind,isco,function,concept), OUT_DIR to data/titles.
+//! `NO_SUBWORD=1 … holdout` scores without the sub-word model, for comparison.
 //! `holdout` splits the ESCO occupations (concepts) in two by a hash, derives the
 //! table from one half and scores the other half's labels: function against the
 //! label's function, seniority against the ISCO rule of `titles-taxonomy.md` §9.
@@ -13,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use dmumatch::engine::taxonomy::{Function, Seniority};
-use dmumatch::engine::titles::derive::{EscoRow, derive_esco_words, isco_seniority};
+use dmumatch::engine::titles::derive::{EscoRow, derive_tables, isco_seniority};
 use dmumatch::engine::titles::{Classifier, EvidenceSource, EvidenceTarget, Sources};
 use sha2::{Digest, Sha256};
 
@@ -78,30 +79,40 @@ fn main() -> anyhow::Result<()> {
     let input = args.get(1).map_or(DEFAULT_INPUT, String::as_str);
     match cmd {
         "generate" => {
-            let out = args
-                .get(2)
-                .map_or("data/titles/esco_words.tsv", String::as_str);
+            let dir = std::path::Path::new(args.get(2).map_or("data/titles", String::as_str));
             let rows = read(input)?;
-            let text =
-                derive_esco_words(rows.iter().map(esco), Sources::EMBEDDED, MIN_OCCUPATIONS)?;
-            std::fs::write(out, &text)?;
+            let t = derive_tables(rows.iter().map(esco), Sources::EMBEDDED, MIN_OCCUPATIONS)?;
+            let (words, model) = (dir.join("esco_words.tsv"), dir.join("subword.bin"));
+            std::fs::write(&words, &t.esco_words)?;
+            std::fs::write(&model, &t.subword)?;
             eprintln!(
-                "{out}: {} words, {} bytes",
-                text.lines().filter(|l| !l.starts_with('#')).count(),
-                text.len()
+                "{}: {} words, {} bytes; {}: {} bytes",
+                words.display(),
+                t.esco_words.lines().filter(|l| !l.starts_with('#')).count(),
+                t.esco_words.len(),
+                model.display(),
+                t.subword.len()
             );
         }
         "holdout" => holdout(&read(input)?)?,
-        _ => anyhow::bail!("usage: titles_lexicon generate [ESCO_CSV] [OUT] | holdout [ESCO_CSV]"),
+        _ => anyhow::bail!(
+            "usage: titles_lexicon generate [ESCO_CSV] [OUT_DIR] | holdout [ESCO_CSV]"
+        ),
     }
     Ok(())
 }
 
 fn holdout(rows: &[Row]) -> anyhow::Result<()> {
     let train = rows.iter().filter(|r| in_first_half(&r.concept)).map(esco);
-    let text = derive_esco_words(train, Sources::EMBEDDED, MIN_OCCUPATIONS)?;
+    let t = derive_tables(train, Sources::EMBEDDED, MIN_OCCUPATIONS)?;
+    let subword: &'static [u8] = if std::env::var_os("NO_SUBWORD").is_some() {
+        b""
+    } else {
+        Vec::leak(t.subword)
+    };
     let clf = Classifier::from_sources(Sources {
-        esco_words: String::leak(text),
+        esco_words: String::leak(t.esco_words),
+        subword,
         ..Sources::EMBEDDED
     })?;
     let verbose = std::env::var_os("VERBOSE").is_some();

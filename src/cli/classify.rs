@@ -207,6 +207,13 @@ fn load_lexicons(dir: &Path) -> anyhow::Result<Classifier> {
         lexicon: read("lexicon.tsv", e.lexicon)?,
         morphology: read("morphology.tsv", e.morphology)?,
         esco_words: read("esco_words.tsv", e.esco_words)?,
+        subword: match std::fs::read(dir.join("subword.bin")) {
+            Ok(b) => Vec::leak(b),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => e.subword,
+            Err(err) => {
+                Err(err).with_context(|| format!("{}", dir.join("subword.bin").display()))?
+            }
+        },
     };
     Classifier::from_sources(src).with_context(|| format!("lexicons in {}", dir.display()))
 }

@@ -13,6 +13,7 @@ use super::lexicon::{
     Derived, F_ACCT, F_FIX, F_LEAD, F_MGMT, F_SOFT, F_TOP, F_WEAK, Lang, Lexicon, NONE, Role, pair,
 };
 use super::normalise::{MAX_TOKENS, Norm, T_EMPLOYER};
+use super::subword::{self, K_FN};
 use super::{Classification, Evidence, EvidenceSource as Src, EvidenceTarget as Tgt};
 use crate::engine::taxonomy::{Function, Seniority};
 
@@ -31,6 +32,8 @@ const DECIDE: f32 = 0.25;
 enum Kind {
     Hand(u32),
     Derived(u32),
+    /// A word no table knows: only the sub-word model reads it.
+    Unknown,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -39,6 +42,8 @@ struct Item {
     /// The ESCO record of the item's word (also for a hand word), or NONE.
     dw: u32,
     part: u8,
+    /// The item's tokens (a phrase spans several).
+    toks: (u8, u8),
     complement: bool,
     employer: bool,
 }
@@ -135,6 +140,7 @@ impl<'a> Decider<'a> {
                 kind: Kind::Hand(NONE),
                 dw: NONE,
                 part: 0,
+                toks: (0, 0),
                 complement: false,
                 employer: false,
             }; MAX_TOKENS],
@@ -146,12 +152,13 @@ impl<'a> Decider<'a> {
         d.decide()
     }
 
-    fn push(&mut self, kind: Kind, dw: u32, part: u8, employer: bool) {
+    fn push(&mut self, kind: Kind, dw: u32, part: u8, toks: (usize, usize), employer: bool) {
         if self.n < MAX_TOKENS {
             self.items[self.n] = Item {
                 kind,
                 dw,
                 part,
+                toks: (toks.0 as u8, toks.1 as u8),
                 complement: false,
                 employer,
             };
@@ -213,6 +220,8 @@ impl<'a> Decider<'a> {
             if kind.is_none() {
                 kind = derived_backoff(lex, norm.text(&t), self.lang).map(Kind::Derived);
             }
+            // (the agent-noun guess stays beside the sub-word model: dropping it
+            // lost on the held-out occupations)
             if kind.is_none() && !employer {
                 kind = match lex.agent_noun(norm.text(&t), self.lang) {
                     Some(true) => Some(Kind::Derived(lex.profession)),
@@ -220,10 +229,14 @@ impl<'a> Decider<'a> {
                     None => None,
                 };
             }
+            let toks_range = (i, i + step);
             i += step;
             let Some(kind) = kind else {
                 if !employer && t.end - t.start >= 3 {
                     self.unknown_parts |= 1 << t.part;
+                    if !lex.subword.is_empty() {
+                        self.push(Kind::Unknown, NONE, t.part, toks_range, false);
+                    }
                 }
                 continue;
             };
@@ -240,9 +253,9 @@ impl<'a> Decider<'a> {
             let dw = match kind {
                 Kind::Derived(d) => d,
                 Kind::Hand(_) if step == 1 && t.word != NONE => lex.words[t.word as usize].derived,
-                Kind::Hand(_) => NONE,
+                Kind::Hand(_) | Kind::Unknown => NONE,
             };
-            self.push(kind, dw, t.part, employer);
+            self.push(kind, dw, t.part, toks_range, employer);
         }
         // A part with no rank word qualifies a bare rank word before it
         // ("Director, Product Management", "Manager, Finance"): one part then.
@@ -258,7 +271,7 @@ impl<'a> Decider<'a> {
                 .count();
             let roles = self.items[i..end].iter().filter_map(|it| match it.kind {
                 Kind::Hand(e) => Some(lex.hand[e as usize].role),
-                Kind::Derived(_) => None,
+                Kind::Derived(_) | Kind::Unknown => None,
             });
             let mut ranked = false;
             let mut names = self.items[i..end]
@@ -302,7 +315,7 @@ impl<'a> Decider<'a> {
                         seen_rank = true;
                     }
                 }
-                Kind::Derived(_) => {}
+                Kind::Derived(_) | Kind::Unknown => {}
             }
             it.complement = in_comp;
         }
@@ -311,7 +324,7 @@ impl<'a> Decider<'a> {
     fn entry(&self, it: &Item) -> Option<&'a super::lexicon::Entry> {
         match it.kind {
             Kind::Hand(e) => Some(&self.lex.hand[e as usize]),
-            Kind::Derived(_) => None,
+            Kind::Derived(_) | Kind::Unknown => None,
         }
     }
 
@@ -459,10 +472,11 @@ impl<'a> Decider<'a> {
                     }
                 }
                 Kind::Derived(d) => dv.add(&self.lex.derived[d as usize], true),
+                Kind::Unknown => {}
             }
         }
         // the employer's words must point clearly to one function
-        dv.best()
+        dv.best(None)
             .filter(|&(_, _, s)| s >= 0.5)
             .map(|(f, w, s)| (f, w, s, true))
     }
@@ -478,6 +492,7 @@ impl<'a> Decider<'a> {
                         let d = &self.lex.derived[d as usize];
                         d.nfuncs > 0 && d.funcs[0].1 >= NAMES_FUNCTION
                     }
+                    Kind::Unknown => false,
                     Kind::Hand(e) => {
                         let e = &self.lex.hand[e as usize];
                         matches!(e.role, Role::Dept | Role::Workobj | Role::Division)
@@ -779,6 +794,8 @@ impl<'a> Decider<'a> {
                     matches!(it.kind, Kind::Derived(_)),
                 );
             }
+            // a word no table knows still names a domain: its pieces tell which
+            derived_fn.domain += u8::from(matches!(it.kind, Kind::Unknown));
         }
         if best.is_none() {
             if let Some((r, word, share)) = self.derived_rank(items) {
@@ -859,27 +876,39 @@ impl<'a> Decider<'a> {
         // (only words the hand lexicon does not know may decide, so the model
         // is not even evaluated without them)
         let derived_best = if derived_fn.domain > 0 {
-            derived_fn.best()
+            derived_fn.best(None)
         } else {
             None
         };
         let hand = self.hand_function(items, winner, winner_e, support_head, best, derived_best);
-        // Strong ESCO evidence beats a generic hand reading (the conventions
-        // name no function for most occupation words: ISCO does).
-        if let Some((f, word, share)) = derived_best {
-            let strong = share >= OVERRIDE && (f != Function::Other || share >= 0.75);
-            let very = derived_fn.words >= 2 && share >= OVERRIDE_DEPT && f != Function::Other;
-            let overridable = match hand {
-                None => share >= DECIDE,
-                Some((_, FnSrc::Dept, _)) => very,
-                Some((_, FnSrc::Forced, _)) => false,
-                Some((hf, _, _)) => strong && hf != f,
-            };
-            if overridable {
-                set(&mut out, f, FnSrc::Derived, word);
-                out.fshare = share;
-                return out;
-            }
+        // Where the hand lexicon names no function, the word model and the
+        // sub-word model decide together. Overriding a hand reading stays with
+        // the word model alone: the two together are surer than either, and a
+        // hand reading must keep winning against anything less than the
+        // evidence its thresholds were set for (letting both override gained
+        // ~1 point on held-out ESCO labels but broke CRM conventions:
+        // "Assistante de direction", "Alternante marketing digital").
+        let decided = match hand {
+            None if derived_fn.domain > 0 => derived_fn
+                .best(self.subword_function(items))
+                .filter(|&(_, _, share)| share >= DECIDE),
+            None => None,
+            Some((hf, src, _)) => derived_best.filter(|&(f, _, share)| {
+                // Strong ESCO evidence beats a generic hand reading (the
+                // conventions name no function for most occupation words: ISCO does).
+                let strong = share >= OVERRIDE && (f != Function::Other || share >= 0.75);
+                let very = derived_fn.words >= 2 && share >= OVERRIDE_DEPT && f != Function::Other;
+                match src {
+                    FnSrc::Dept => very,
+                    FnSrc::Forced => false,
+                    _ => strong && hf != f,
+                }
+            }),
+        };
+        if let Some((f, word, share)) = decided {
+            set(&mut out, f, FnSrc::Derived, word);
+            out.fshare = share;
+            return out;
         }
         match hand {
             Some((f, src, word)) => set(&mut out, f, src, word),
@@ -1001,13 +1030,37 @@ impl<'a> Decider<'a> {
         None
     }
 
+    /// The words of the part the sub-word model reads: content words only, as
+    /// in training (`derive::content_word`).
+    fn subword_words(&self, items: &[Item], mut f: impl FnMut(&[u8])) {
+        for it in items {
+            for t in &self.norm.tokens()[it.toks.0 as usize..it.toks.1 as usize] {
+                let w = self.norm.text(t);
+                if w.len() >= 2 && super::derive::content_word(self.lex, t.word) {
+                    f(w);
+                }
+            }
+        }
+    }
+
+    /// The sub-word model's function logits over the part's words.
+    fn subword_function(&self, items: &[Item]) -> Option<[f32; K_FN]> {
+        let sw = &self.lex.subword;
+        if sw.is_empty() {
+            return None;
+        }
+        let mut acc = subword::Acc::new();
+        self.subword_words(items, |w| sw.add_function(w, &mut acc));
+        (acc.words > 0).then(|| sw.function_logits(&acc))
+    }
+
     /// The rank class the ESCO-derived words vote for (rule 4: a degree-level
     /// profession is senior_specialist; ISCO 11 c_level; other managers head_manager).
     fn derived_rank(&self, items: &[Item]) -> Option<(Seniority, &'static str, f32)> {
         // A logistic regression of the ISCO rank class on all the words (hand
         // words too: they were fitted together), as for the function.
         let mut logit = self.lex.rank_bias;
-        let mut domain = false;
+        let mut domain = items.iter().any(|it| matches!(it.kind, Kind::Unknown));
         let mut top_word = "";
         let mut top_w = 0f32;
         for it in items {
@@ -1029,6 +1082,17 @@ impl<'a> Decider<'a> {
         }
         if !domain {
             return None;
+        }
+        let sw = &self.lex.subword;
+        if !sw.is_empty() {
+            let mut acc = subword::Acc::new();
+            self.subword_words(items, |w| sw.add_rank(w, &mut acc));
+            if acc.words > 0 {
+                combine(&mut logit, &sw.rank_logits(&acc));
+                if top_word.is_empty() {
+                    top_word = WORD_PARTS;
+                }
+            }
         }
         let (k, &m) = logit
             .iter()
@@ -1057,6 +1121,7 @@ struct Votes {
     domain: u8,
     top_word: &'static str,
     top_w: f32,
+    top_f: Function,
 }
 
 impl Votes {
@@ -1067,6 +1132,7 @@ impl Votes {
             domain: 0,
             top_word: "",
             top_w: 0.0,
+            top_f: Function::Other,
         }
     }
 
@@ -1082,23 +1148,46 @@ impl Votes {
         if d.funcs[0].1 > self.top_w {
             self.top_w = d.funcs[0].1;
             self.top_word = d.key;
+            self.top_f = d.funcs[0].0;
         }
     }
 
     /// The function the words point to, the most telling word, and the model's
     /// probability of it.
-    fn best(&self) -> Option<(Function, &'static str, f32)> {
-        if self.words == 0 {
-            return None;
+    fn best(&self, subword: Option<[f32; K_FN]>) -> Option<(Function, &'static str, f32)> {
+        let mut logit = self.logit;
+        match subword {
+            None if self.words == 0 => return None,
+            None => {}
+            Some(s) if self.words == 0 => logit = s,
+            Some(s) => combine(&mut logit, &s),
         }
-        let (k, &m) = self
-            .logit
+        let (k, &m) = logit
             .iter()
             .enumerate()
             .max_by(|a, b| a.1.total_cmp(b.1))
             .expect("sixteen functions");
-        let z: f32 = self.logit.iter().map(|&l| (l - m).exp()).sum();
-        Some((Function::ALL[k], self.top_word, 1.0 / z))
+        let z: f32 = logit.iter().map(|&l| (l - m).exp()).sum();
+        let f = Function::ALL[k];
+        // the evidence names the telling word when it agrees, else the model
+        let word = if subword.is_none() || (self.words > 0 && self.top_f == f) {
+            self.top_word
+        } else {
+            WORD_PARTS
+        };
+        Some((f, word, 1.0 / z))
+    }
+}
+
+/// The evidence word of a sub-word model decision.
+const WORD_PARTS: &str = "(word parts)";
+
+/// Adds the sub-word model's logits to the word model's: a product of the two
+/// experts, each fitted alone on the same labels (weighting them otherwise
+/// did no better on the held-out occupations).
+fn combine<const K: usize>(logit: &mut [f32; K], subword: &[f32; K]) {
+    for (l, s) in logit.iter_mut().zip(subword) {
+        *l += s;
     }
 }
 

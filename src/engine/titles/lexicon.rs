@@ -321,12 +321,14 @@ impl SuffixTrie {
     }
 }
 
-/// The three lexicon files as text (each may be replaced at run time).
+/// The lexicon files (each may be replaced at run time).
 #[derive(Clone, Copy, Debug)]
 pub struct Sources {
     pub lexicon: &'static str,
     pub morphology: &'static str,
     pub esco_words: &'static str,
+    /// The sub-word model (binary; empty = none).
+    pub subword: &'static [u8],
 }
 
 impl Sources {
@@ -335,6 +337,7 @@ impl Sources {
         lexicon: include_str!("../../../data/titles/lexicon.tsv"),
         morphology: include_str!("../../../data/titles/morphology.tsv"),
         esco_words: include_str!("../../../data/titles/esco_words.tsv"),
+        subword: include_bytes!("../../../data/titles/subword.bin"),
     };
 }
 
@@ -361,7 +364,9 @@ pub(crate) struct Lexicon {
     /// The first two words (word indices) of every hand phrase: a phrase is
     /// looked up only where its start matches.
     pub phrase_starts: std::collections::HashSet<u64, BuildHasherDefault<Fx>>,
-    /// `version N` of each file, as read from its first line.
+    /// The sub-word model (`subword.bin`).
+    pub subword: super::subword::Subword,
+    /// `version N` of each text file, as read from its first line.
     pub versions: [&'static str; 3],
 }
 
@@ -386,6 +391,7 @@ impl Lexicon {
         lex.load_hand(src.lexicon)?;
         lex.load_morphology(src.morphology)?;
         lex.load_derived(src.esco_words)?;
+        lex.subword = super::subword::Subword::load(src.subword)?;
         lex.mark_plain_words();
         // Not words: what an unknown agent noun votes (rule 4 staff, rule 18
         // operations for a trade; rule 4 senior_specialist for a profession).

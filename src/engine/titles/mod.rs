@@ -10,6 +10,7 @@ mod decide;
 pub mod derive;
 mod lexicon;
 mod normalise;
+mod subword;
 
 use std::fmt::{self, Write as _};
 use std::sync::LazyLock;
@@ -178,10 +179,11 @@ impl Classifier {
         })
     }
 
-    /// The versions of the lexicon files: `lexicon N, morphology N, esco-words N`.
+    /// The versions of the lexicon files: `lexicon N, morphology N, esco-words N, subword N`.
     pub fn version(&self) -> String {
         let [a, b, c] = self.lex.versions;
-        format!("lexicon {a}, morphology {b}, esco-words {c}")
+        let d = self.lex.subword.version;
+        format!("lexicon {a}, morphology {b}, esco-words {c}, subword {d}")
     }
 
     /// `lang` is an ISO 639-1 hint ("nl", "en", "de", "fr"); None or "" = detect

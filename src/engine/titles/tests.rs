@@ -965,6 +965,41 @@ fn derived_table_is_current() {
     );
     assert!(src.esco_words.len() < 4 << 20);
     assert!(src.esco_words.contains("Contains labels from ESCO"));
+    // the sub-word model is made from the same normalised words
+    let header = String::from_utf8_lossy(&src.subword[..src.subword.len().min(2048)]);
+    assert!(
+        header.contains(&digest),
+        "data/titles/subword.bin was made with another hand lexicon: rerun the generator"
+    );
+    assert!(header.contains("Contains labels from ESCO"));
+    assert!(src.subword.len() < 2 << 20);
+}
+
+#[test]
+fn subword_model_reads_unseen_compounds() {
+    // "Kinderkrankenpflegerin": no table holds the word nor its head; alone,
+    // its -er ending makes it a trade (operations). Its pieces (kranken,
+    // pflege) tell the sub-word model it is care.
+    let with = Classifier::embedded();
+    let without = Classifier::from_sources(Sources {
+        subword: b"",
+        ..Sources::EMBEDDED
+    })
+    .expect("loads");
+    let t = "Kinderkrankenpflegerin";
+    let c = with.classify(t, None);
+    assert_eq!(c.function, F::Healthcare, "{:?}", c.evidence_strings());
+    assert!(
+        c.evidence_strings()
+            .contains(&"(word parts)→healthcare".to_owned()),
+        "{:?}",
+        c.evidence_strings()
+    );
+    assert_ne!(without.classify(t, None).function, F::Healthcare);
+    assert!(with.version().contains("subword 1"));
+    // hand rules keep winning: a department named decides
+    let h = with.classify("Hoofd inkoop", Some("nl"));
+    assert_eq!((h.function, h.seniority), (F::Procurement, S::HeadManager));
 }
 
 #[test]
@@ -973,6 +1008,7 @@ fn replaced_lexicons_are_used() {
         lexicon: "# test lexicon, version 7\nchef\t*\trank\tc_level\texecutive\ttop\n",
         morphology: "",
         esco_words: "",
+        subword: b"",
     })
     .expect("loads");
     let c = clf.classify("Chef", None);
@@ -982,6 +1018,7 @@ fn replaced_lexicons_are_used() {
         lexicon: "chef\t*\tboss\t-\t-\t-\n",
         morphology: "",
         esco_words: "",
+        subword: b"",
     });
     assert!(bad.unwrap_err().to_string().contains("lexicon.tsv:1"));
 }
