@@ -354,18 +354,23 @@ async fn progress(
 }
 
 /// Waits until `want` events of `queue` are processed and every outbox row is
-/// published (confirmed). Fails after [`STALL`] without progress.
+/// published (confirmed); returns when the last event was seen processed
+/// (committed). Fails after [`STALL`] without progress.
 async fn wait_done(
     client: &deadpool_postgres::Object,
     queue: &str,
     want: i64,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Instant> {
     let mut last = (-1, -1, -1);
     let mut moved = Instant::now();
+    let mut committed = None;
     loop {
         let p = progress(client, queue).await?;
-        if p.0 >= want && p.1 == 0 {
-            return Ok(());
+        if p.0 >= want {
+            committed.get_or_insert_with(Instant::now);
+        }
+        if let (Some(at), 0) = (committed, p.1) {
+            return Ok(at);
         }
         if p != last {
             last = p;
@@ -487,8 +492,9 @@ async fn bench_worker(fresh: &Fresh, args: &WorkerBench) -> anyhow::Result<Strin
     let started = Instant::now();
     let worker = fresh.start_worker().await?;
     let ready_s = started.elapsed().as_secs_f64();
-    wait_done(&client, &t.contacts_queue(), args.events as i64).await?;
+    let committed = wait_done(&client, &t.contacts_queue(), args.events as i64).await?;
     let secs = started.elapsed().as_secs_f64();
+    let committed_s = (committed - started).as_secs_f64();
     let (_, peak) = rss_kib();
     stop(worker).await?;
 
@@ -530,7 +536,7 @@ async fn bench_worker(fresh: &Fresh, args: &WorkerBench) -> anyhow::Result<Strin
     Ok(format!(
         "{{\"bench\":\"worker\",\"events\":{},\"events_per_s\":{:.0},\"messages_per_s\":{:.0},\
          \"p50_ms\":{p50:.1},\"p99_ms\":{p99:.1},\"peak_rss_mb\":{:.1},\"campaigns\":{},\
-         \"outputs\":{outputs},\"seconds\":{secs:.2},\"output_queue_type\":\"{}\"}}",
+         \"outputs\":{outputs},\"seconds\":{secs:.2},\"committed_s\":{committed_s:.2},\"output_queue_type\":\"{}\"}}",
         args.events,
         args.events as f64 / secs,
         (args.events + outputs) as f64 / secs,
@@ -604,8 +610,9 @@ async fn bench_fanout(fresh: &Fresh, args: &FanoutBench) -> anyhow::Result<Strin
             &[("campaign.planned", Encoding::Protobuf.encode(&event))],
         )
         .await?;
-    wait_done(&client, &t.campaigns_queue(), 1).await?;
+    let committed = wait_done(&client, &t.campaigns_queue(), 1).await?;
     let secs = started.elapsed().as_secs_f64();
+    let committed_s = (committed - started).as_secs_f64();
     let (_, peak) = rss_kib();
     stop(worker).await?;
 
@@ -637,7 +644,7 @@ async fn bench_fanout(fresh: &Fresh, args: &FanoutBench) -> anyhow::Result<Strin
     );
     Ok(format!(
         "{{\"bench\":\"fanout\",\"decisions\":{decisions},\"decisions_per_s\":{:.0},\
-         \"peak_rss_mb\":{:.1},\"seconds\":{secs:.2},\"output_queue_type\":\"{}\"}}",
+         \"peak_rss_mb\":{:.1},\"seconds\":{secs:.2},\"committed_s\":{committed_s:.2},\"output_queue_type\":\"{}\"}}",
         decisions as f64 / secs,
         mb(peak),
         args.output_queue_type,
