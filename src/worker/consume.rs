@@ -119,6 +119,12 @@ enum Processed {
 
 type InFlight = tokio::task::JoinHandle<Processed>;
 
+/// What the consumer waits for between batches.
+enum Next {
+    Finished(Result<Processed, tokio::task::JoinError>),
+    Delivery(Option<lapin::Result<Delivery>>),
+}
+
 impl QueueConsumer {
     /// Consumes until `stop` (then drains: the deliveries not started are
     /// requeued) or until the channel fails (the session is rebuilt; the
@@ -160,10 +166,23 @@ impl QueueConsumer {
         inflight: &mut Option<InFlight>,
     ) -> Result<(), WorkerError> {
         loop {
-            let first = tokio::select! {
+            let next = tokio::select! {
                 biased;
                 _ = stop.cancelled() => return Ok(()),
-                d = stream.next() => d,
+                // Idle: the batch in flight is acknowledged as soon as it is done.
+                joined = async { inflight.as_mut().expect("in flight").await },
+                    if inflight.is_some() => Next::Finished(joined),
+                d = stream.next() => Next::Delivery(d),
+            };
+            let first = match next {
+                Next::Finished(joined) => {
+                    *inflight = None;
+                    if let Handled::Abandoned = self.finish_processed(joined).await? {
+                        return Ok(());
+                    }
+                    continue;
+                }
+                Next::Delivery(d) => d,
             };
             let mut batch = vec![self.item(first)?];
             let deadline = Instant::now() + self.batch_wait;
@@ -261,9 +280,14 @@ impl QueueConsumer {
     /// Waits for a batch's transaction, then dead-letters its poison and
     /// acknowledges it (or requeues it, if it was abandoned).
     async fn finish(&self, task: InFlight) -> Result<Handled, WorkerError> {
-        let processed = task
-            .await
-            .map_err(|e| WorkerError::Task(format!("batch task failed: {e}")))?;
+        self.finish_processed(task.await).await
+    }
+
+    async fn finish_processed(
+        &self,
+        joined: Result<Processed, tokio::task::JoinError>,
+    ) -> Result<Handled, WorkerError> {
+        let processed = joined.map_err(|e| WorkerError::Task(format!("batch task failed: {e}")))?;
         let (batch, parsed, outcomes, started) = match processed {
             Processed::Abandoned(batch) => {
                 requeue(batch.last().map(|i| &i.delivery)).await;
