@@ -122,7 +122,8 @@ type InFlight = tokio::task::JoinHandle<Processed>;
 /// What the consumer waits for between batches.
 enum Next {
     Finished(Result<Processed, tokio::task::JoinError>),
-    Delivery(Option<lapin::Result<Delivery>>),
+    /// Boxed: a delivery is much larger than the other variant.
+    Delivery(Box<Option<lapin::Result<Delivery>>>),
 }
 
 impl QueueConsumer {
@@ -172,7 +173,7 @@ impl QueueConsumer {
                 // Idle: the batch in flight is acknowledged as soon as it is done.
                 joined = async { inflight.as_mut().expect("in flight").await },
                     if inflight.is_some() => Next::Finished(joined),
-                d = stream.next() => Next::Delivery(d),
+                d = stream.next() => Next::Delivery(Box::new(d)),
             };
             let first = match next {
                 Next::Finished(joined) => {
@@ -182,7 +183,7 @@ impl QueueConsumer {
                     }
                     continue;
                 }
-                Next::Delivery(d) => d,
+                Next::Delivery(d) => *d,
             };
             let mut batch = vec![self.item(first)?];
             let deadline = Instant::now() + self.batch_wait;
