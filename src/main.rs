@@ -37,6 +37,10 @@ enum Command {
     /// Dead letters: list them, or replay them to where they came from.
     #[command(after_help = SECRETS)]
     Dlq(cli::dlq::DlqArgs),
+    /// Throughput of the worker against the local broker and database, under
+    /// fresh names (removed at the end); one JSON line last on stdout.
+    #[command(after_help = SECRETS)]
+    Bench(cli::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +57,10 @@ fn main() -> ExitCode {
         Command::Dlq(args) => {
             telemetry::init(false);
             cli::dlq::run(args)
+        }
+        Command::Bench(args) => {
+            telemetry::init_with_default(true, "warn");
+            runtime().and_then(|rt| rt.block_on(cli::bench::run(args)).map(|()| 0))
         }
         Command::Migrate(mut connections) => service(|| async move {
             connections.resolve_secret_files()?;
@@ -75,8 +83,11 @@ where
     Fut: std::future::Future<Output = anyhow::Result<i32>>,
 {
     telemetry::init(true);
-    tokio::runtime::Builder::new_multi_thread()
+    runtime()?.block_on(f())
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()?
-        .block_on(f())
+        .build()?)
 }

@@ -23,7 +23,12 @@ pub fn may_log(meta: &Metadata<'_>) -> bool {
 
 /// `json = false` gives compact human-readable lines (the CLI on a terminal).
 pub fn init(json: bool) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    init_with_default(json, "info");
+}
+
+/// [`init`] with another level than `info` when `RUST_LOG` is unset.
+pub fn init_with_default(json: bool, default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let registry = tracing_subscriber::registry()
         .with(filter)
         .with(filter_fn(may_log));

@@ -182,6 +182,25 @@ async fn connect_one(
     }
 }
 
+/// `DROP DATABASE IF EXISTS` of the database `connections` names, closing
+/// its sessions (benchmarks remove their fresh databases with it).
+pub async fn drop_database(connections: &Connections) -> Result<(), DbError> {
+    let config = parse_url(&connections.database_url)?;
+    let Some(name) = config.get_dbname().map(str::to_owned) else {
+        return Err(DbError::Config("DATABASE_URL names no database".into()));
+    };
+    let mut admin = config.clone();
+    admin.dbname("postgres");
+    let client = connect_one(&admin, connections.ca_file.as_deref()).await?;
+    // DDL takes no bind parameters: the name is quoted as an identifier.
+    let sql = format!(
+        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+        quote_identifier(&name)
+    );
+    client.batch_execute(&sql).await?;
+    Ok(())
+}
+
 /// `CREATE DATABASE` when the target database does not exist yet.
 pub async fn create_database_if_missing(connections: &Connections) -> Result<(), DbError> {
     let config = parse_url(&connections.database_url)?;

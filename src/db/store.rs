@@ -868,7 +868,9 @@ pub async fn outbox_mark_published(txn: &Transaction<'_>, ids: &[i64]) -> Result
         return Ok(());
     }
     let stmt = txn
-        .prepare_cached("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")
+        // The clock at marking, after the confirms (now() would be the
+        // start of the relay's transaction, before publishing).
+        .prepare_cached("UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1)")
         .await?;
     txn.execute(&stmt, &[&ids]).await?;
     Ok(())

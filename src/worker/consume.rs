@@ -105,6 +105,27 @@ enum Handled {
     Abandoned,
 }
 
+/// A batch whose transaction has ended (committed, or stopped while the
+/// database was unreachable); not yet acknowledged.
+enum Processed {
+    Done {
+        batch: Vec<Item>,
+        parsed: Vec<Result<Parsed, Poison>>,
+        outcomes: Vec<Option<Outcome>>,
+        started: Instant,
+    },
+    Abandoned(Vec<Item>),
+}
+
+type InFlight = tokio::task::JoinHandle<Processed>;
+
+/// What the consumer waits for between batches.
+enum Next {
+    Finished(Result<Processed, tokio::task::JoinError>),
+    /// Boxed: a delivery is much larger than the other variant.
+    Delivery(Box<Option<lapin::Result<Delivery>>>),
+}
+
 impl QueueConsumer {
     /// Consumes until `stop` (then drains: the deliveries not started are
     /// requeued) or until the channel fails (the session is rebuilt; the
@@ -114,24 +135,55 @@ impl QueueConsumer {
         mut stream: lapin::Consumer,
         stop: CancellationToken,
     ) -> Result<(), WorkerError> {
-        let result = self.consume(&mut stream, &stop).await;
-        if result.is_ok() {
-            self.drain(&mut stream).await;
+        let this = Arc::new(self);
+        let mut inflight = None;
+        let mut result = this.consume(&mut stream, &stop, &mut inflight).await;
+        if let Some(task) = inflight {
+            if result.is_err() {
+                // Its transaction rolls back (or committed: the redelivery
+                // is then found in the inbox); nothing of it is acknowledged.
+                task.abort();
+            } else if let Err(e) = this.finish(task).await {
+                result = Err(e);
+            }
         }
-        let _ = self.channel.close(200, "bye".into()).await;
+        if result.is_ok() {
+            this.drain(&mut stream).await;
+        }
+        let _ = this.channel.close(200, "bye".into()).await;
         result
     }
 
+    /// Two batches in flight: while one's transaction runs, the next is
+    /// collected and started, so the database works on both at once. Each
+    /// batch is acknowledged only after its own commit and after every
+    /// earlier batch, so one `ack(multiple)` never covers an unfinished one.
+    /// (Row locks in id order keep the two transactions from deadlocking;
+    /// version gates make the state independent of which commits first.)
     async fn consume(
-        &self,
+        self: &Arc<Self>,
         stream: &mut lapin::Consumer,
         stop: &CancellationToken,
+        inflight: &mut Option<InFlight>,
     ) -> Result<(), WorkerError> {
         loop {
-            let first = tokio::select! {
+            let next = tokio::select! {
                 biased;
                 _ = stop.cancelled() => return Ok(()),
-                d = stream.next() => d,
+                // Idle: the batch in flight is acknowledged as soon as it is done.
+                joined = async { inflight.as_mut().expect("in flight").await },
+                    if inflight.is_some() => Next::Finished(joined),
+                d = stream.next() => Next::Delivery(Box::new(d)),
+            };
+            let first = match next {
+                Next::Finished(joined) => {
+                    *inflight = None;
+                    if let Handled::Abandoned = self.finish_processed(joined).await? {
+                        return Ok(());
+                    }
+                    continue;
+                }
+                Next::Delivery(d) => *d,
             };
             let mut batch = vec![self.item(first)?];
             let deadline = Instant::now() + self.batch_wait;
@@ -139,6 +191,11 @@ impl QueueConsumer {
                 tokio::select! {
                     biased;
                     _ = stop.cancelled() => {
+                        // The batch in flight first: a multiple nack must
+                        // not cover deliveries about to be acknowledged.
+                        if let Some(task) = inflight.take() {
+                            self.finish(task).await?;
+                        }
                         requeue(batch.last().map(|i| &i.delivery)).await;
                         return Ok(());
                     }
@@ -146,7 +203,18 @@ impl QueueConsumer {
                     d = stream.next() => batch.push(self.item(d)?),
                 }
             }
-            if let Handled::Abandoned = self.handle(batch, stop).await? {
+            let next = tokio::spawn({
+                let (this, stop) = (self.clone(), stop.clone());
+                async move { this.process_batch(batch, &stop).await }
+            });
+            if let Some(previous) = inflight.replace(next)
+                && let Handled::Abandoned = self.finish(previous).await?
+            {
+                // Stopped while the database was down: the next batch ends
+                // the same way, after the previous one's requeue.
+                if let Some(task) = inflight.take() {
+                    self.finish(task).await?;
+                }
                 return Ok(());
             }
         }
@@ -182,11 +250,8 @@ impl QueueConsumer {
         requeue(last.as_ref()).await;
     }
 
-    async fn handle(
-        &self,
-        batch: Vec<Item>,
-        stop: &CancellationToken,
-    ) -> Result<Handled, WorkerError> {
+    /// Parses and processes a batch (its transaction), without acknowledging it.
+    async fn process_batch(&self, batch: Vec<Item>, stop: &CancellationToken) -> Processed {
         let started = Instant::now();
         let mut parsed: Vec<Result<Parsed, Poison>> = batch
             .iter()
@@ -196,8 +261,7 @@ impl QueueConsumer {
         let mut outcomes: Vec<Option<Outcome>> = vec![None; batch.len()];
         if !good.is_empty() {
             let Some(results) = self.process_with_retry(&parsed, &good, stop).await else {
-                requeue(batch.last().map(|i| &i.delivery)).await;
-                return Ok(Handled::Abandoned);
+                return Processed::Abandoned(batch);
             };
             for (i, r) in good.iter().zip(results) {
                 match r {
@@ -206,6 +270,37 @@ impl QueueConsumer {
                 }
             }
         }
+        Processed::Done {
+            batch,
+            parsed,
+            outcomes,
+            started,
+        }
+    }
+
+    /// Waits for a batch's transaction, then dead-letters its poison and
+    /// acknowledges it (or requeues it, if it was abandoned).
+    async fn finish(&self, task: InFlight) -> Result<Handled, WorkerError> {
+        self.finish_processed(task.await).await
+    }
+
+    async fn finish_processed(
+        &self,
+        joined: Result<Processed, tokio::task::JoinError>,
+    ) -> Result<Handled, WorkerError> {
+        let processed = joined.map_err(|e| WorkerError::Task(format!("batch task failed: {e}")))?;
+        let (batch, parsed, outcomes, started) = match processed {
+            Processed::Abandoned(batch) => {
+                requeue(batch.last().map(|i| &i.delivery)).await;
+                return Ok(Handled::Abandoned);
+            }
+            Processed::Done {
+                batch,
+                parsed,
+                outcomes,
+                started,
+            } => (batch, parsed, outcomes, started),
+        };
         // Dead letters are confirmed before anything is acknowledged.
         let poison: Vec<(usize, &Poison)> = parsed
             .iter()

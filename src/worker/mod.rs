@@ -45,6 +45,10 @@ use process::{Clock, Ctx};
 use relay::Relay;
 use sweep::Sweeper;
 
+/// Outbox relay passes in flight at once (each on its own confirm channel
+/// and connection): one commits while the next publishes.
+const RELAY_PASSES: usize = 2;
+
 /// Why a worker task stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -400,16 +404,20 @@ async fn run_session(
         consumers.spawn(consumer.run(stream, consumers_stop.clone()));
     }
 
-    let relay_channel = conn.create_channel().await?;
-    relay_channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await?;
+    let mut relay_channels = Vec::with_capacity(RELAY_PASSES);
+    for _ in 0..RELAY_PASSES {
+        let channel = conn.create_channel().await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        relay_channels.push(channel);
+    }
     // The relay stops after the consumers, so its last pass sees their last batch.
     let relay_stop = CancellationToken::new();
     let mut relay = tokio::spawn(
         Relay {
             ctx: ctx.clone(),
-            channel: relay_channel,
+            channels: relay_channels,
             exchange: t.decisions_exchange.clone(),
             window: config.confirm_window,
             confirm_timeout: config.confirm_timeout(),

@@ -1,7 +1,9 @@
 //! The outbox relay: unpublished rows → `dmu.decisions`, with a window of
 //! publisher confirms; a row is marked published only once the broker
 //! confirmed it (acked, not returned). Replicas share the rows through
-//! `FOR UPDATE SKIP LOCKED`.
+//! `FOR UPDATE SKIP LOCKED`, and so do the passes of one relay: several run
+//! at once, each on its own confirm channel and transaction, so that one
+//! pass's database commit overlaps the next one's publishing.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,8 +22,8 @@ use crate::http::Readiness;
 
 pub struct Relay {
     pub ctx: Arc<Ctx>,
-    /// Confirm-mode channel used by nothing else.
-    pub channel: Channel,
+    /// Confirm-mode channels used by nothing else: one pass in flight on each.
+    pub channels: Vec<Channel>,
     pub exchange: String,
     pub window: usize,
     pub confirm_timeout: Duration,
@@ -73,17 +75,41 @@ fn properties(row: &store::OutboxMessage) -> BasicProperties {
 impl Relay {
     /// Relays until `stop`, then makes a last pass over what is pending.
     pub async fn run(self, stop: CancellationToken) -> Result<(), WorkerError> {
+        let lanes = self
+            .channels
+            .iter()
+            .enumerate()
+            .map(|(lane, channel)| self.lane(lane == 0, channel, &stop));
+        // The first failure ends them all (a dropped pass rolls back: its
+        // rows stay unpublished).
+        let result = futures_util::future::try_join_all(lanes).await;
+        self.update_gauge().await;
+        for channel in &self.channels {
+            let _ = channel.close(200, "bye".into()).await;
+        }
+        result.map(|_| ())
+    }
+
+    /// One pass after another on `channel`.
+    async fn lane(
+        &self,
+        first: bool,
+        channel: &Channel,
+        stop: &CancellationToken,
+    ) -> Result<(), WorkerError> {
         let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
         let mut gauge_at: Option<Instant> = None;
         loop {
             let pause = loop {
-                match self.pass().await {
+                match self.pass(channel).await {
                     Ok(p) if p.failed > 0 => break Some(backoff.next_delay()),
                     Ok(p) => {
                         backoff.reset();
                         if p.claimed < self.window {
                             break None;
                         }
+                        // More is waiting: wake a sibling lane to take the next window.
+                        self.ctx.outbox_written.notify_one();
                     }
                     Err(RelayError::Db(e)) => {
                         self.readiness.set_db(false);
@@ -94,14 +120,14 @@ impl Relay {
                     Err(RelayError::Amqp(e)) => return Err(e.into()),
                 }
             };
-            if gauge_at.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+            if first && gauge_at.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
                 self.update_gauge().await;
                 gauge_at = Some(Instant::now());
             }
             match pause {
                 // Failures back off; a wake-up must not cut that short.
                 Some(delay) => {
-                    if !sleep_or_stop(delay, &stop).await {
+                    if !sleep_or_stop(delay, stop).await {
                         break;
                     }
                 }
@@ -117,7 +143,7 @@ impl Relay {
         // Last pass: publish what the drained consumers committed.
         let deadline = Instant::now() + self.drain_deadline;
         while Instant::now() < deadline {
-            match self.pass().await {
+            match self.pass(channel).await {
                 Ok(p) if p.claimed == self.window && p.failed == 0 => continue,
                 Ok(_) => break,
                 Err(e) => {
@@ -126,8 +152,6 @@ impl Relay {
                 }
             }
         }
-        self.update_gauge().await;
-        let _ = self.channel.close(200, "bye".into()).await;
         Ok(())
     }
 
@@ -139,7 +163,7 @@ impl Relay {
         }
     }
 
-    async fn pass(&self) -> Result<Pass, RelayError> {
+    async fn pass(&self, channel: &Channel) -> Result<Pass, RelayError> {
         let mut client = self.ctx.pool.get().await?;
         let txn = client.transaction().await?;
         let rows = store::outbox_claim(&txn, i64::try_from(self.window).unwrap_or(1000)).await?;
@@ -157,7 +181,7 @@ impl Relay {
             })
             .collect();
         // On a channel error the transaction rolls back: the rows stay unpublished.
-        let confirms = publish_confirmed(&self.channel, messages, self.confirm_timeout).await?;
+        let confirms = publish_confirmed(channel, messages, self.confirm_timeout).await?;
         let mut published = Vec::with_capacity(rows.len());
         let mut failed = Vec::new();
         for (row, confirm) in rows.iter().zip(&confirms) {

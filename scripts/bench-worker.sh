@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The worker's throughput against what the local RabbitMQ and PostgreSQL allow, back to
+# back, RUNS rounds (default 3). Each round:
+#   ceiling relay --messages 100000 --ack-every 100 --queue-type quorum
+#   dmumatch bench worker --events EVENTS --campaigns 3          (ratio to relay_per_s)
+#   ceiling amqp  --messages 200000 --queue-type quorum
+#   dmumatch bench fanout --contacts CONTACTS                    (ratio to publish_per_s)
+# Prints every JSON line, the ratios per round, and last the medians with the targets
+# (events/s and decisions/s >= 0.5 x their ceiling, peak RSS < 150 MB).
+#
+#   scripts/bench-worker.sh [RUNS] [EVENTS] [CONTACTS]
+#
+# Needs RabbitMQ and PostgreSQL on the machine (AMQP_URL / DATABASE_URL as for the
+# worker; defaults: guest@127.0.0.1:5672, postgres@127.0.0.1:5432). CEILING_DIR (default
+# /work/shared/bench/ceiling) is built once, in its own target directory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+RUNS=${1:-3}
+EVENTS=${2:-20000}
+CONTACTS=${3:-100000}
+CEILING_DIR=${CEILING_DIR:-/work/shared/bench/ceiling}
+
+cargo build --release --quiet --bin dmumatch
+cargo build --release --quiet --manifest-path "$CEILING_DIR/Cargo.toml"
+CEILING=$CEILING_DIR/target/release/ceiling
+DMUMATCH=$ROOT/target/release/dmumatch
+LOG=$(mktemp -d)
+trap 'rm -rf "$LOG"' EXIT
+
+# The last line of a command's stdout (its JSON), with its stderr kept in $LOG.
+last_json() { local name=$1; shift; "$@" 2>"$LOG/$name.err" | tail -n 1; }
+
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+for run in $(seq "$RUNS"); do
+  relay=$(last_json relay "$CEILING" relay --messages 100000 --ack-every 100 --queue-type quorum)
+  worker=$(last_json worker "$DMUMATCH" bench worker --events "$EVENTS" --campaigns 3) \
+    || { cat "$LOG/worker.err" >&2; exit 1; }
+  amqp=$(last_json amqp "$CEILING" amqp --messages 200000 --queue-type quorum)
+  fanout=$(last_json fanout "$DMUMATCH" bench fanout --contacts "$CONTACTS") \
+    || { cat "$LOG/fanout.err" >&2; exit 1; }
+  printf '%s\n%s\n%s\n%s\n' "$relay" "$worker" "$amqp" "$fanout"
+  printf '%s\n%s\n%s\n%s\n' "$relay" "$worker" "$amqp" "$fanout" >> "$LOG/all.jsonl"
+  python3 - "$run" "$relay" "$worker" "$amqp" "$fanout" <<'PY'
+import json, sys
+run = sys.argv[1]
+relay, worker, amqp, fanout = (json.loads(a) for a in sys.argv[2:6])
+print(f"round {run}: worker {worker['events_per_s']} events/s = "
+      f"{worker['events_per_s'] / relay['relay_per_s']:.2f} x relay {relay['relay_per_s']}; "
+      f"fanout {fanout['decisions_per_s']} decisions/s = "
+      f"{fanout['decisions_per_s'] / amqp['publish_per_s']:.2f} x amqp publish {amqp['publish_per_s']}")
+PY
+done
+
+python3 - "$LOG/all.jsonl" <<'PY'
+import json, statistics, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+rounds = [lines[i:i + 4] for i in range(0, len(lines), 4)]
+w = [r[1]["events_per_s"] / r[0]["relay_per_s"] for r in rounds]
+f = [r[3]["decisions_per_s"] / r[2]["publish_per_s"] for r in rounds]
+rss_w = max(r[1]["peak_rss_mb"] for r in rounds)
+rss_f = max(r[3]["peak_rss_mb"] for r in rounds)
+med = statistics.median
+ok = lambda b: "PASS" if b else "FAIL"
+print(f"worker: median {med(r[1]['events_per_s'] for r in rounds):.0f} events/s, "
+      f"ratio to relay (quorum, ack-every 100) median {med(w):.2f} over {len(rounds)} rounds "
+      f"(target >= 0.5: {ok(med(w) >= 0.5)}); p50 {med(r[1]['p50_ms'] for r in rounds):.0f} ms, "
+      f"p99 {med(r[1]['p99_ms'] for r in rounds):.0f} ms; "
+      f"peak RSS max {rss_w:.1f} MB (target < 150: {ok(rss_w < 150)})")
+print(f"fanout: median {med(r[3]['decisions_per_s'] for r in rounds):.0f} decisions/s, "
+      f"ratio to amqp publish (quorum) median {med(f):.2f} over {len(rounds)} rounds "
+      f"(target >= 0.5: {ok(med(f) >= 0.5)}); "
+      f"peak RSS max {rss_f:.1f} MB (target < 150: {ok(rss_f < 150)})")
+PY
