@@ -12,8 +12,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 ROWS=${1:-1000000}
 RUNS=${2:-3}
-CEILING_DIR=${CEILING_DIR:-$ROOT/../../shared/bench/ceiling}
-[ -d "$CEILING_DIR" ] || CEILING_DIR=/work/shared/bench/ceiling
+CEILING_DIR=${CEILING_DIR:-${DMUMATCH_SHARED:-$ROOT/../shared}/bench/ceiling}
 FILE=$ROOT/target/bench-titles-$ROWS.csv
 
 cargo build --release --quiet --bin dmumatch

@@ -12,14 +12,14 @@
 #
 # Needs RabbitMQ and PostgreSQL on the machine (AMQP_URL / DATABASE_URL as for the
 # worker; defaults: guest@127.0.0.1:5672, postgres@127.0.0.1:5432). CEILING_DIR (default
-# /work/shared/bench/ceiling) is built once, in its own target directory.
+# ../shared/bench/ceiling) is built once, in its own target directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 RUNS=${1:-3}
 EVENTS=${2:-20000}
 CONTACTS=${3:-100000}
-CEILING_DIR=${CEILING_DIR:-/work/shared/bench/ceiling}
+CEILING_DIR=${CEILING_DIR:-${DMUMATCH_SHARED:-$ROOT/../shared}/bench/ceiling}
 
 cargo build --release --quiet --bin dmumatch
 cargo build --release --quiet --manifest-path "$CEILING_DIR/Cargo.toml"

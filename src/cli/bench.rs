@@ -4,7 +4,7 @@
 //! before the timer starts; the timer stops once every output has been
 //! confirmed by the broker (the outbox row is marked published only after
 //! its publisher confirm). The last line on stdout is one JSON object;
-//! progress goes to stderr. See docs/readme/performance.md.
+//! progress goes to stderr. See docs/performance.md.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
