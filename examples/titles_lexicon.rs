@@ -4,7 +4,7 @@
 //!   cargo run --release --example titles_lexicon -- generate [ESCO_CSV] [OUT_DIR]
 //!   cargo run --release --example titles_lexicon -- holdout  [ESCO_CSV]
 //!
-//! ESCO_CSV defaults to /work/shared/data/esco_lexicon_dev.csv (columns
+//! ESCO_CSV defaults to ../shared/data/esco_lexicon_dev.csv, from the repository root (columns
 //! label,lang,kind,isco,function,concept), OUT_DIR to data/titles.
 //! `NO_SUBWORD=1 … holdout` scores without the sub-word model, for comparison.
 //! `holdout` splits the ESCO occupations (concepts) in two by a hash, derives the
@@ -18,7 +18,7 @@ use dmumatch::engine::titles::derive::{EscoRow, derive_tables, isco_seniority};
 use dmumatch::engine::titles::{Classifier, EvidenceSource, EvidenceTarget, Sources};
 use sha2::{Digest, Sha256};
 
-const DEFAULT_INPUT: &str = "/work/shared/data/esco_lexicon_dev.csv";
+const DEFAULT_INPUT: &str = "../shared/data/esco_lexicon_dev.csv";
 /// Words seen in fewer occupations are left out of the shipped table.
 const MIN_OCCUPATIONS: u32 = 1;
 
