@@ -11,7 +11,10 @@
 
 use lapin::{
     Channel, Connection, ExchangeKind,
-    options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
+    options::{
+        ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions,
+        QueueDeleteOptions,
+    },
     types::{AMQPValue, FieldTable},
 };
 
@@ -88,6 +91,39 @@ fn input_arguments(t: &Topology, queue: &str, at_least_once: bool) -> FieldTable
         args.insert("x-overflow".into(), string("reject-publish"));
     }
     args
+}
+
+/// Deletes what [`declare`] made (input queues, their DLQs, the exchanges and
+/// the DLX) and `extra_queues`: for benchmarks and tests that run under fresh
+/// names. Best effort: a name that is already gone is skipped. Each delete has
+/// a channel of its own, because a failed one closes its channel.
+pub async fn delete(conn: &Connection, t: &Topology, extra_queues: &[String]) {
+    let mut queues = extra_queues.to_vec();
+    for q in input_queues(t) {
+        queues.push(Topology::dead_letter_queue(&q.name));
+        queues.push(q.name);
+    }
+    for q in queues {
+        if let Ok(ch) = conn.create_channel().await {
+            let _ = ch
+                .queue_delete(q.as_str().into(), QueueDeleteOptions::default())
+                .await;
+            let _ = ch.close(200, "bye".into()).await;
+        }
+    }
+    for x in [
+        t.crm_exchange.clone(),
+        t.campaign_exchange.clone(),
+        t.decisions_exchange.clone(),
+        t.dead_letter_exchange(),
+    ] {
+        if let Ok(ch) = conn.create_channel().await {
+            let _ = ch
+                .exchange_delete(x.as_str().into(), ExchangeDeleteOptions::default())
+                .await;
+            let _ = ch.close(200, "bye".into()).await;
+        }
+    }
 }
 
 /// Declares everything; safe to run on every start and by every replica.

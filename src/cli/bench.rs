@@ -14,10 +14,7 @@ use chrono::Utc;
 use clap::{Args, Subcommand};
 use lapin::{
     BasicProperties, Connection,
-    options::{
-        ConfirmSelectOptions, ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions,
-        QueueDeleteOptions,
-    },
+    options::{ConfirmSelectOptions, QueueBindOptions, QueueDeclareOptions},
     types::{AMQPValue, FieldTable},
 };
 use tokio::sync::Notify;
@@ -173,33 +170,12 @@ impl Fresh {
 
     /// Removes queues, exchanges and the database; failures are reported, not fatal.
     async fn remove(&self) {
-        let t = &self.config.topology;
-        let mut queues = vec![self.output_queue.clone()];
-        for q in [t.contacts_queue(), t.rights_queue(), t.campaigns_queue()] {
-            queues.push(Topology::dead_letter_queue(&q));
-            queues.push(q);
-        }
-        for q in queues {
-            if let Ok(ch) = self.conn.create_channel().await {
-                let _ = ch
-                    .queue_delete(q.as_str().into(), QueueDeleteOptions::default())
-                    .await;
-                let _ = ch.close(200, "bye".into()).await;
-            }
-        }
-        for x in [
-            t.crm_exchange.clone(),
-            t.campaign_exchange.clone(),
-            t.decisions_exchange.clone(),
-            t.dead_letter_exchange(),
-        ] {
-            if let Ok(ch) = self.conn.create_channel().await {
-                let _ = ch
-                    .exchange_delete(x.as_str().into(), ExchangeDeleteOptions::default())
-                    .await;
-                let _ = ch.close(200, "bye".into()).await;
-            }
-        }
+        topology::delete(
+            &self.conn,
+            &self.config.topology,
+            std::slice::from_ref(&self.output_queue),
+        )
+        .await;
         let _ = self.conn.close(200, "bye".into()).await;
         if let Err(e) = db::drop_database(&self.config.connections).await {
             eprintln!("bench: could not drop the bench database: {e}");

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use dmumatch::config::{Topology, WorkerConfig};
+use dmumatch::amqp::topology;
+use dmumatch::config::WorkerConfig;
 use dmumatch::pb;
 use lapin::{
     BasicProperties, Connection, ConnectionProperties, ExchangeKind, options::*, types::FieldTable,
@@ -365,31 +366,7 @@ async fn cleanup(config: &WorkerConfig, prefix: &str, dir: &Path) {
 
 pub async fn cleanup_names(config: &WorkerConfig, prefix: &str) {
     if let Ok(conn) = Connection::connect(AMQP_URL, ConnectionProperties::default()).await {
-        let t = &config.topology;
-        let mut queues = vec![format!("{prefix}.wire")];
-        for q in [t.contacts_queue(), t.rights_queue(), t.campaigns_queue()] {
-            queues.push(Topology::dead_letter_queue(&q));
-            queues.push(q);
-        }
-        for name in queues {
-            if let Ok(ch) = conn.create_channel().await {
-                let _ = ch
-                    .queue_delete(name.as_str().into(), QueueDeleteOptions::default())
-                    .await;
-            }
-        }
-        for x in [
-            t.crm_exchange.clone(),
-            t.campaign_exchange.clone(),
-            t.decisions_exchange.clone(),
-            t.dead_letter_exchange(),
-        ] {
-            if let Ok(ch) = conn.create_channel().await {
-                let _ = ch
-                    .exchange_delete(x.as_str().into(), ExchangeDeleteOptions::default())
-                    .await;
-            }
-        }
+        topology::delete(&conn, &config.topology, &[format!("{prefix}.wire")]).await;
         let _ = conn.close(200, "bye".into()).await;
     }
     if let Ok((admin, conn)) = tokio_postgres::connect(&format!("{PG}/postgres"), NoTls).await {

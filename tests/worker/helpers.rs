@@ -483,28 +483,7 @@ impl Drop for TestApp {
 
 pub async fn cleanup_names(config: &WorkerConfig, db: &str) {
     if let Ok(conn) = Connection::connect(AMQP_URL, ConnectionProperties::default()).await {
-        let t = &config.topology;
-        for q in [t.contacts_queue(), t.rights_queue(), t.campaigns_queue()] {
-            for name in [q.clone(), dmumatch::config::Topology::dead_letter_queue(&q)] {
-                if let Ok(ch) = conn.create_channel().await {
-                    let _ = ch
-                        .queue_delete(name.as_str().into(), QueueDeleteOptions::default())
-                        .await;
-                }
-            }
-        }
-        for x in [
-            t.crm_exchange.clone(),
-            t.campaign_exchange.clone(),
-            t.decisions_exchange.clone(),
-            t.dead_letter_exchange(),
-        ] {
-            if let Ok(ch) = conn.create_channel().await {
-                let _ = ch
-                    .exchange_delete(x.as_str().into(), ExchangeDeleteOptions::default())
-                    .await;
-            }
-        }
+        dmumatch::amqp::topology::delete(&conn, &config.topology, &[]).await;
         let _ = conn.close(200, "bye".into()).await;
     }
     let admin = connect("postgres").await;
