@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use checks::*;
 use harness::*;
-use workload::{Mix, stream};
+use workload::{Mix, small_batch_stage};
 
 const LONG: Duration = Duration::from_secs(300);
 
@@ -79,20 +79,12 @@ async fn wait_readyz(w: &mut WorkerProc, want: u16, needle: &str, timeout: Durat
 }
 
 async fn started(mix_tag: &'static str) -> (Stage, Vec<Msg>, WorkerProc) {
-    let mut stage = Stage::with(|c| {
-        c.batch_size = 50;
-        c.prefetch = 100;
+    let (stage, sent) = small_batch_stage(&Mix {
+        contacts: 3000,
+        changes: true,
+        tag: mix_tag,
     })
     .await;
-    let sent = stream(
-        &stage.config.topology,
-        &Mix {
-            contacts: 3000,
-            changes: true,
-            tag: mix_tag,
-        },
-    );
-    stage.publish(&sent).await;
     let mut w = stage.spawn("worker", &[]);
     w.wait_ready(Duration::from_secs(60)).await;
     let db = stage.db().await;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::checks::*;
 use crate::harness::*;
 use crate::proxy::Proxy;
-use crate::workload::{Mix, stream};
+use crate::workload::{Mix, small_batch_stage};
 
 const LONG: Duration = Duration::from_secs(240);
 
@@ -47,20 +47,12 @@ fn watch_readiness(addr: std::net::SocketAddr) -> (Arc<AtomicUsize>, tokio::task
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_broker_closing_the_worker_connection_loses_nothing() {
-    let mut stage = Stage::with(|c| {
-        c.batch_size = 50;
-        c.prefetch = 100;
+    let (mut stage, sent) = small_batch_stage(&Mix {
+        contacts: 4000,
+        changes: true,
+        tag: "cl",
     })
     .await;
-    let sent = stream(
-        &stage.config.topology,
-        &Mix {
-            contacts: 4000,
-            changes: true,
-            tag: "cl",
-        },
-    );
-    stage.publish(&sent).await;
     let db = stage.db().await;
     let mut w = stage.spawn("worker", &[]);
     w.wait_ready(Duration::from_secs(60)).await;
@@ -112,20 +104,12 @@ async fn the_broker_closing_the_worker_connection_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_out_of_reach_is_waited_out_with_backoff() {
     let proxy = Proxy::start("127.0.0.1:5672".parse().unwrap(), None).await;
-    let mut stage = Stage::with(|c| {
-        c.batch_size = 50;
-        c.prefetch = 100;
+    let (mut stage, sent) = small_batch_stage(&Mix {
+        contacts: 3000,
+        changes: false,
+        tag: "px",
     })
     .await;
-    let sent = stream(
-        &stage.config.topology,
-        &Mix {
-            contacts: 3000,
-            changes: false,
-            tag: "px",
-        },
-    );
-    stage.publish(&sent).await;
     let db = stage.db().await;
     let url = format!("amqp://guest:guest@{}/%2f", proxy.addr);
     let mut w = stage.spawn("worker", &[("AMQP_URL", &url)]);

@@ -65,9 +65,13 @@ pub async fn count(db: &Client, sql: &str) -> i64 {
 /// Waits until every event of `sent` is in the inbox and the outbox is
 /// published to the last row.
 pub async fn wait_done(stage: &Stage, db: &Client, sent: &[Msg], timeout: Duration) {
-    let total = sent.len() as i64;
+    wait_processed(stage, db, sent.len() as i64, timeout).await;
+}
+
+/// Waits until the inbox holds `events` rows and every outbox row is published.
+pub async fn wait_processed(stage: &Stage, db: &Client, events: i64, timeout: Duration) {
     stage
-        .wait_count(db, "SELECT count(*) FROM inbox", total, timeout)
+        .wait_count(db, "SELECT count(*) FROM inbox", events, timeout)
         .await;
     stage
         .wait_count(

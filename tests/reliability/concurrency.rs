@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::checks::*;
 use crate::crash::reference;
 use crate::harness::*;
-use crate::workload::{Mix, stream};
+use crate::workload::{Mix, small_batch_stage};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_workers_reach_the_state_of_one() {
@@ -16,14 +16,8 @@ async fn three_workers_reach_the_state_of_one() {
     };
     let want = reference(&mix).await;
 
-    let mut stage = Stage::with(|c| {
-        // Small batches spread the stream over the three.
-        c.batch_size = 50;
-        c.prefetch = 100;
-    })
-    .await;
-    let sent = stream(&stage.config.topology, &mix);
-    stage.publish(&sent).await;
+    // Small batches spread the stream over the three.
+    let (mut stage, sent) = small_batch_stage(&mix).await;
     let mut workers: Vec<WorkerProc> = (0..3).map(|i| stage.spawn(&format!("w{i}"), &[])).collect();
     for w in &mut workers {
         w.wait_ready(Duration::from_secs(60)).await;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use dmumatch::pb::{self, Encoding};
 use prost::Message as _;
 
-use crate::checks::count;
+use crate::checks::{count, wait_processed};
 use crate::harness::*;
 use crate::workload::{campaign, contact};
 
@@ -91,22 +91,7 @@ async fn out_of_order_events_end_in_the_right_state() {
         contact_msg(&stage, updated(contact(3, 2, "or"))),
     ];
     stage.publish(&burst).await;
-    stage
-        .wait_count(
-            &db,
-            "SELECT count(*) FROM inbox",
-            1 + burst.len() as i64,
-            Duration::from_secs(60),
-        )
-        .await;
-    stage
-        .wait_count(
-            &db,
-            "SELECT count(*) FROM outbox WHERE published_at IS NULL",
-            0,
-            Duration::from_secs(60),
-        )
-        .await;
+    wait_processed(&stage, &db, 1 + burst.len() as i64, Duration::from_secs(60)).await;
 
     let suppressed = pb::decision::Value::Suppressed as i16;
     for id in ["c-1", "c-2"] {

@@ -7,7 +7,7 @@ use chrono::{TimeZone, Utc};
 use dmumatch::config::Topology;
 use dmumatch::pb::{self, Encoding};
 
-use crate::harness::Msg;
+use crate::harness::{Msg, Stage};
 
 const TITLES: &[&str] = &[
     "Hoofd ICT",
@@ -235,4 +235,18 @@ pub fn per_queue(messages: &[Msg]) -> (i64, i64, i64) {
         }
     }
     n
+}
+
+/// A stage whose workers take small batches (50, prefetch 100), so that a
+/// stream spans many batches and a fault lands mid-stream, with `mix`
+/// already published to it.
+pub async fn small_batch_stage(mix: &Mix) -> (Stage, Vec<Msg>) {
+    let mut stage = Stage::with(|c| {
+        c.batch_size = 50;
+        c.prefetch = 100;
+    })
+    .await;
+    let sent = stream(&stage.config.topology, mix);
+    stage.publish(&sent).await;
+    (stage, sent)
 }
