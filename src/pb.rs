@@ -173,15 +173,39 @@ pub mod type_name {
     pub const DECISION_EVENT: &str = "dmumatch.v1.DecisionEvent";
 }
 
+/// The routing keys of the inbound events (contract): one per oneof case.
+pub mod routing_key {
+    pub const CONTACT_CREATED: &str = "contact.created";
+    pub const CONTACT_UPDATED: &str = "contact.updated";
+    pub const CONTACT_OBJECTED: &str = "contact.objected";
+    pub const CONTACT_ERASED: &str = "contact.erased";
+    pub const CONTACT_CONSENT_CHANGED: &str = "contact.consent_changed";
+    pub const CAMPAIGN_PLANNED: &str = "campaign.planned";
+    pub const CAMPAIGN_UPDATED: &str = "campaign.updated";
+    pub const CAMPAIGN_CANCELLED: &str = "campaign.cancelled";
+
+    /// Every inbound routing key.
+    pub const INBOUND: [&str; 8] = [
+        CONTACT_CREATED,
+        CONTACT_UPDATED,
+        CONTACT_OBJECTED,
+        CONTACT_ERASED,
+        CONTACT_CONSENT_CHANGED,
+        CAMPAIGN_PLANNED,
+        CAMPAIGN_UPDATED,
+        CAMPAIGN_CANCELLED,
+    ];
+}
+
 /// Routing keys = the oneof case (contract).
 impl contact_event::Event {
     pub fn routing_key(&self) -> &'static str {
         match self {
-            contact_event::Event::ContactCreated(_) => "contact.created",
-            contact_event::Event::ContactUpdated(_) => "contact.updated",
-            contact_event::Event::ContactObjected(_) => "contact.objected",
-            contact_event::Event::ContactErased(_) => "contact.erased",
-            contact_event::Event::ContactConsentChanged(_) => "contact.consent_changed",
+            contact_event::Event::ContactCreated(_) => routing_key::CONTACT_CREATED,
+            contact_event::Event::ContactUpdated(_) => routing_key::CONTACT_UPDATED,
+            contact_event::Event::ContactObjected(_) => routing_key::CONTACT_OBJECTED,
+            contact_event::Event::ContactErased(_) => routing_key::CONTACT_ERASED,
+            contact_event::Event::ContactConsentChanged(_) => routing_key::CONTACT_CONSENT_CHANGED,
         }
     }
 }
@@ -189,9 +213,9 @@ impl contact_event::Event {
 impl campaign_event::Event {
     pub fn routing_key(&self) -> &'static str {
         match self {
-            campaign_event::Event::CampaignPlanned(_) => "campaign.planned",
-            campaign_event::Event::CampaignUpdated(_) => "campaign.updated",
-            campaign_event::Event::CampaignCancelled(_) => "campaign.cancelled",
+            campaign_event::Event::CampaignPlanned(_) => routing_key::CAMPAIGN_PLANNED,
+            campaign_event::Event::CampaignUpdated(_) => routing_key::CAMPAIGN_UPDATED,
+            campaign_event::Event::CampaignCancelled(_) => routing_key::CAMPAIGN_CANCELLED,
         }
     }
 }

@@ -20,6 +20,7 @@ use lapin::{
 
 use super::AmqpError;
 use crate::config::Topology;
+use crate::pb::routing_key as rk;
 
 /// An input queue and what feeds it.
 #[derive(Debug, Clone)]
@@ -35,15 +36,15 @@ pub fn input_queues(t: &Topology) -> Vec<InputQueue> {
         InputQueue {
             name: t.contacts_queue(),
             exchange: t.crm_exchange.clone(),
-            routing_keys: vec!["contact.created", "contact.updated"],
+            routing_keys: vec![rk::CONTACT_CREATED, rk::CONTACT_UPDATED],
         },
         InputQueue {
             name: t.rights_queue(),
             exchange: t.crm_exchange.clone(),
             routing_keys: vec![
-                "contact.objected",
-                "contact.erased",
-                "contact.consent_changed",
+                rk::CONTACT_OBJECTED,
+                rk::CONTACT_ERASED,
+                rk::CONTACT_CONSENT_CHANGED,
             ],
         },
         InputQueue {

@@ -560,17 +560,7 @@ fn m_record(
 
 /// A routing key as a metric label: one of the contract's event types, or "other".
 fn known_type(routing_key: &str) -> &'static str {
-    const KNOWN: &[&str] = &[
-        "contact.created",
-        "contact.updated",
-        "contact.objected",
-        "contact.erased",
-        "contact.consent_changed",
-        "campaign.planned",
-        "campaign.updated",
-        "campaign.cancelled",
-    ];
-    KNOWN
+    crate::pb::routing_key::INBOUND
         .iter()
         .find(|k| **k == routing_key)
         .copied()
