@@ -153,27 +153,24 @@ impl Subword {
     /// Adds the function weights of `word`'s n-grams.
     #[inline]
     pub(crate) fn add_function(&self, word: &[u8], acc: &mut Acc<K_FN>) {
-        if self.is_empty() {
-            return;
-        }
-        acc.words += 1;
-        grams(word, self.mask, |b| {
-            let row = &self.func[b * K_FN..b * K_FN + K_FN];
-            for (s, &w) in acc.sum.iter_mut().zip(row) {
-                *s += i32::from(w as i8);
-            }
-        });
+        self.add(self.func, word, acc);
     }
 
     /// Adds the rank-class weights of `word`'s n-grams.
     #[inline]
     pub(crate) fn add_rank(&self, word: &[u8], acc: &mut Acc<RANK_CLASSES>) {
+        self.add(self.rank, word, acc);
+    }
+
+    /// Adds the rows of `table` (K i8 weights a bucket) of `word`'s n-grams.
+    #[inline]
+    fn add<const K: usize>(&self, table: &[u8], word: &[u8], acc: &mut Acc<K>) {
         if self.is_empty() {
             return;
         }
         acc.words += 1;
         grams(word, self.mask, |b| {
-            let row = &self.rank[b * RANK_CLASSES..b * RANK_CLASSES + RANK_CLASSES];
+            let row = &table[b * K..b * K + K];
             for (s, &w) in acc.sum.iter_mut().zip(row) {
                 *s += i32::from(w as i8);
             }
