@@ -840,6 +840,14 @@ pub struct OutboxMessage {
 /// Claims up to `limit` unpublished rows, oldest first; rows another relay
 /// holds are skipped, so replicas share the work.
 pub async fn outbox_claim(txn: &Transaction<'_>, limit: i64) -> Result<Vec<OutboxMessage>> {
+    // Walk `outbox_unpublished` in id order. Right after a burst the table's
+    // statistics still describe an almost empty outbox, and the planner then
+    // prefers a bitmap scan that visits and sorts every unpublished entry,
+    // and never marks the entries of rows already published as dead, so each
+    // claim costs more than the last (19 ms per claim against 1 ms, measured
+    // in `bench fanout`).
+    txn.batch_execute("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off")
+        .await?;
     let stmt = txn
         .prepare_cached(
             "SELECT id, event_id::text, routing_key, type, content_type, payload, created_at \
