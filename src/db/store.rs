@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Transaction};
-use tokio_postgres::{Portal, Row};
+use tokio_postgres::Row;
 
 use super::DbError;
 
@@ -58,7 +58,9 @@ pub async fn inbox_claim(
 
 /// Row-locks the contacts (creating id-only rows for unknown ones), in id
 /// order so that concurrent batches cannot deadlock. `ids` must be sorted and
-/// unique.
+/// unique. A row this transaction inserted is its own until commit (another
+/// insert of the id waits on the unique index), so only the others are
+/// locked with `FOR UPDATE`, which writes to every row it locks.
 pub async fn lock_contacts(txn: &Transaction<'_>, ids: &[&str]) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
@@ -67,7 +69,7 @@ pub async fn lock_contacts(txn: &Transaction<'_>, ids: &[&str]) -> Result<()> {
         .prepare_cached(
             "INSERT INTO contacts (contact_id) \
              SELECT c FROM UNNEST($1::text[]) AS c ORDER BY c \
-             ON CONFLICT DO NOTHING",
+             ON CONFLICT DO NOTHING RETURNING contact_id",
         )
         .await?;
     let lock = txn
@@ -76,12 +78,28 @@ pub async fn lock_contacts(txn: &Transaction<'_>, ids: &[&str]) -> Result<()> {
              ORDER BY contact_id FOR UPDATE",
         )
         .await?;
+    let mut waiting: Vec<&str> = ids.to_vec();
     // A row deleted (erasure) by the transaction we waited for is skipped by
     // FOR UPDATE: insert it again and retry.
     for _ in 0..10 {
-        txn.execute(&insert, &[&ids]).await?;
-        let locked = txn.query(&lock, &[&ids]).await?;
-        if locked.len() == ids.len() {
+        let inserted: HashSet<String> = txn
+            .query(&insert, &[&waiting])
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        waiting.retain(|id| !inserted.contains(*id));
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        let locked: HashSet<String> = txn
+            .query(&lock, &[&waiting])
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        waiting.retain(|id| !locked.contains(*id));
+        if waiting.is_empty() {
             return Ok(());
         }
     }
@@ -422,7 +440,7 @@ pub async fn active_campaigns(txn: &Transaction<'_>) -> Result<Vec<(String, Vec<
     Ok(pairs(txn.query(&stmt, &[]).await?))
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct StoredCampaign {
     pub campaign_id: String,
     pub version: i64,
@@ -430,12 +448,21 @@ pub struct StoredCampaign {
     pub data: Option<Vec<u8>>,
     pub active: bool,
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// A whole-audience fan-out is owed (see migration V3).
+    pub audience_pending: bool,
+    /// Bumped by every change: a fan-out of an older generation stops.
+    pub audience_generation: i64,
+    /// Routing key and event id of the change that asked for the fan-out.
+    pub audience_trigger: String,
+    pub audience_event_id: Option<String>,
 }
 
+/// The campaigns, row-locked.
 pub async fn load_campaigns(txn: &Transaction<'_>, ids: &[&str]) -> Result<Vec<StoredCampaign>> {
     let stmt = txn
         .prepare_cached(
-            "SELECT campaign_id, version, occurred_at, data, active, cancelled_at \
+            "SELECT campaign_id, version, occurred_at, data, active, cancelled_at, \
+                 audience_pending, audience_generation, audience_trigger, audience_event_id \
              FROM campaigns WHERE campaign_id = ANY($1) FOR UPDATE",
         )
         .await?;
@@ -449,6 +476,10 @@ pub async fn load_campaigns(txn: &Transaction<'_>, ids: &[&str]) -> Result<Vec<S
             data: r.get(3),
             active: r.get(4),
             cancelled_at: r.get(5),
+            audience_pending: r.get(6),
+            audience_generation: r.get(7),
+            audience_trigger: r.get(8),
+            audience_event_id: r.get(9),
         })
         .collect())
 }
@@ -461,14 +492,19 @@ pub async fn upsert_campaigns(txn: &Transaction<'_>, rows: &[StoredCampaign]) ->
     let stmt = txn
         .prepare_cached(
             "INSERT INTO campaigns AS c (campaign_id, version, occurred_at, data, active, \
-                 cancelled_at, updated_at) \
-             SELECT id, v, o, d, a, x, now() FROM UNNEST($1::text[], $2::bigint[], \
-                 $3::timestamptz[], $4::bytea[], $5::boolean[], $6::timestamptz[]) \
-                 AS t(id, v, o, d, a, x) ORDER BY id \
+                 cancelled_at, audience_pending, audience_generation, audience_trigger, \
+                 audience_event_id, updated_at) \
+             SELECT id, v, o, d, a, x, p, g, tr, e, now() FROM UNNEST($1::text[], $2::bigint[], \
+                 $3::timestamptz[], $4::bytea[], $5::boolean[], $6::timestamptz[], \
+                 $7::boolean[], $8::bigint[], $9::text[], $10::text[]) \
+                 AS u(id, v, o, d, a, x, p, g, tr, e) ORDER BY id \
              ON CONFLICT (campaign_id) DO UPDATE SET version = EXCLUDED.version, \
                  occurred_at = EXCLUDED.occurred_at, data = EXCLUDED.data, \
                  active = EXCLUDED.active, cancelled_at = EXCLUDED.cancelled_at, \
-                 updated_at = now()",
+                 audience_pending = EXCLUDED.audience_pending, \
+                 audience_generation = EXCLUDED.audience_generation, \
+                 audience_trigger = EXCLUDED.audience_trigger, \
+                 audience_event_id = EXCLUDED.audience_event_id, updated_at = now()",
         )
         .await?;
     let ids: Vec<&str> = rows.iter().map(|r| r.campaign_id.as_str()).collect();
@@ -477,11 +513,46 @@ pub async fn upsert_campaigns(txn: &Transaction<'_>, rows: &[StoredCampaign]) ->
     let data: Vec<Option<&[u8]>> = rows.iter().map(|r| r.data.as_deref()).collect();
     let active: Vec<bool> = rows.iter().map(|r| r.active).collect();
     let cancelled: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.cancelled_at).collect();
+    let pending: Vec<bool> = rows.iter().map(|r| r.audience_pending).collect();
+    let generation: Vec<i64> = rows.iter().map(|r| r.audience_generation).collect();
+    let trigger: Vec<&str> = rows.iter().map(|r| r.audience_trigger.as_str()).collect();
+    let event: Vec<Option<&str>> = rows
+        .iter()
+        .map(|r| r.audience_event_id.as_deref())
+        .collect();
     txn.execute(
         &stmt,
-        &[&ids, &versions, &occurred, &data, &active, &cancelled],
+        &[
+            &ids,
+            &versions,
+            &occurred,
+            &data,
+            &active,
+            &cancelled,
+            &pending,
+            &generation,
+            &trigger,
+            &event,
+        ],
     )
     .await?;
+    Ok(())
+}
+
+/// The last page of a fan-out: its campaign owes no more, unless a newer
+/// change (another generation) asked for a fan-out of its own.
+pub async fn audience_done(
+    txn: &Transaction<'_>,
+    campaign_id: &str,
+    generation: i64,
+) -> Result<()> {
+    let stmt = txn
+        .prepare_cached(
+            "UPDATE campaigns SET audience_pending = false \
+             WHERE campaign_id = $1 AND audience_generation = $2",
+        )
+        .await?;
+    txn.execute(&stmt, &[&campaign_id, &generation]).await?;
     Ok(())
 }
 
@@ -730,16 +801,21 @@ pub struct AudienceRow {
     pub previous: Option<PreviousDecision>,
 }
 
-/// Opens a cursor over the contacts a campaign may target: a superset
-/// (country and organisation pre-filters on indexed columns; empty filters
-/// mean all), which the engine narrows down, plus every contact with a
-/// standing decision for the campaign. Read it with [`audience_page`].
-pub async fn audience_cursor(
+/// The next page of contacts a campaign may target, in id order after
+/// `after`: a superset (country and organisation pre-filters on indexed
+/// columns; empty filters mean all), which the engine narrows down, plus every
+/// contact with a standing decision for the campaign. Keyset pages, so each
+/// page can be its own transaction. The decision is looked up per contact
+/// (LATERAL): joined as a whole, the growing `decisions` of the campaign were
+/// scanned again for every page.
+pub async fn audience_page(
     txn: &Transaction<'_>,
     campaign_id: &str,
     countries: &[String],
     organisation_ids: &[String],
-) -> Result<Portal> {
+    after: &str,
+    limit: i64,
+) -> Result<Vec<AudienceRow>> {
     let stmt = txn
         .prepare_cached(
             "SELECT c.contact_id, c.data, \
@@ -750,26 +826,21 @@ pub async fn audience_cursor(
                  d.decision_id::text, d.outcome_fingerprint, d.rule_set_version, \
                  d.input_digest, d.valid_until \
              FROM contacts c \
-             LEFT JOIN decisions d ON d.contact_id = c.contact_id AND d.campaign_id = $1 \
-             WHERE c.data IS NOT NULL \
+             LEFT JOIN LATERAL (SELECT * FROM decisions d \
+                 WHERE d.contact_id = c.contact_id AND d.campaign_id = $1) d ON true \
+             WHERE c.data IS NOT NULL AND c.contact_id > $4 \
                AND (d.decision_id IS NOT NULL \
                     OR ((cardinality($2::text[]) = 0 OR c.country = ANY($2) \
                          OR c.org_country = ANY($2) OR (c.country = '' AND c.org_country = '')) \
-                        AND (cardinality($3::text[]) = 0 OR c.organisation_id = ANY($3))))",
+                        AND (cardinality($3::text[]) = 0 OR c.organisation_id = ANY($3)))) \
+             ORDER BY c.contact_id LIMIT $5",
         )
         .await?;
-    Ok(txn
-        .bind(&stmt, &[&campaign_id, &countries, &organisation_ids])
-        .await?)
-}
-
-pub async fn audience_page(
-    txn: &Transaction<'_>,
-    portal: &Portal,
-    max_rows: usize,
-) -> Result<Vec<AudienceRow>> {
     let rows = txn
-        .query_portal(portal, i32::try_from(max_rows).unwrap_or(i32::MAX))
+        .query(
+            &stmt,
+            &[&campaign_id, &countries, &organisation_ids, &after, &limit],
+        )
         .await?;
     Ok(rows
         .iter()

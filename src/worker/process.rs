@@ -556,16 +556,38 @@ impl<'a> ContactBatch<'a> {
 }
 
 /// A campaign's state while its batch is applied.
-struct CampaignSlot<'a> {
+struct CampaignSlot {
     stored: StoredCampaign,
     changed: bool,
-    /// Routing key and event id of the last event that changed it.
-    trigger: Option<(&'static str, &'a str)>,
 }
 
-/// Campaign events: store, then decide the whole audience of each campaign
-/// that is new or changed and active.
+/// Campaign events: store them (one transaction), then decide the whole
+/// audience of each campaign that owes a fan-out, page by page.
 pub async fn campaigns(
+    ctx: &Ctx,
+    queue: &str,
+    events: &[&CampaignInbound],
+) -> Result<Vec<Outcome>> {
+    let outcomes = store_campaigns(ctx, queue, events).await?;
+    // Every campaign of the batch, duplicates too: the redelivery of a batch
+    // whose fan-out was cut short finds its events processed and the fan-out
+    // still owed.
+    let mut ids: Vec<&str> = events
+        .iter()
+        .map(|e| decode::campaign_id(&e.event))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        audience(ctx, id).await?;
+    }
+    Ok(outcomes)
+}
+
+/// Applies the campaign events in delivery order and stores the result. A
+/// change bumps the campaign's audience generation and, if the campaign is
+/// active, marks a fan-out as owed.
+async fn store_campaigns(
     ctx: &Ctx,
     queue: &str,
     events: &[&CampaignInbound],
@@ -580,30 +602,25 @@ pub async fn campaigns(
         txn.commit().await?;
         return Ok(outcomes);
     }
-    let decider = ctx.decider();
+    let now = (ctx.clock)();
     let mut ids: Vec<&str> = todo
         .iter()
         .map(|&i| decode::campaign_id(&events[i].event))
         .collect();
     ids.sort_unstable();
     ids.dedup();
-    let mut slots: BTreeMap<String, CampaignSlot<'_>> = ids
+    let mut slots: BTreeMap<String, CampaignSlot> = ids
         .iter()
         .map(|id| {
             let empty = StoredCampaign {
                 campaign_id: (*id).to_owned(),
-                version: 0,
-                occurred_at: None,
-                data: None,
-                active: false,
-                cancelled_at: None,
+                ..StoredCampaign::default()
             };
             (
                 (*id).to_owned(),
                 CampaignSlot {
                     stored: empty,
                     changed: false,
-                    trigger: None,
                 },
             )
         })
@@ -616,11 +633,7 @@ pub async fn campaigns(
     for &i in &todo {
         let e = events[i];
         let id = decode::campaign_id(&e.event);
-        let CampaignSlot {
-            stored,
-            changed,
-            trigger,
-        } = slots.get_mut(id).expect("slot per campaign");
+        let CampaignSlot { stored, changed } = slots.get_mut(id).expect("slot per campaign");
         match &e.event {
             Event::CampaignPlanned(pb::CampaignPlanned { campaign })
             | Event::CampaignUpdated(pb::CampaignUpdated { campaign }) => {
@@ -639,13 +652,19 @@ pub async fn campaigns(
             }
             Event::CampaignCancelled(_) => {
                 if stored.cancelled_at.is_none() {
-                    stored.cancelled_at = Some(e.occurred_at.unwrap_or(decider.now));
+                    stored.cancelled_at = Some(e.occurred_at.unwrap_or(now));
                 }
                 stored.active = false;
             }
         }
         *changed = true;
-        *trigger = Some((e.event.routing_key(), e.event_id.as_str()));
+        // The last change asks for the fan-out (an inactive campaign owes none).
+        stored.audience_generation += 1;
+        stored.audience_pending = stored.active;
+        e.event
+            .routing_key()
+            .clone_into(&mut stored.audience_trigger);
+        stored.audience_event_id = Some(e.event_id.clone());
         outcomes[i] = Outcome::Processed;
     }
     let writes: Vec<StoredCampaign> = slots
@@ -654,41 +673,87 @@ pub async fn campaigns(
         .map(|s| s.stored.clone())
         .collect();
     store::upsert_campaigns(&txn, &writes).await?;
-    let mut wrote_outbox = false;
-    for slot in slots.values() {
-        let (true, true, Some(data), Some((kind, event_id))) = (
-            slot.changed,
-            slot.stored.active,
-            &slot.stored.data,
-            slot.trigger,
-        ) else {
-            continue;
-        };
-        let campaign = pb::Campaign::decode(data.as_slice()).map_err(corrupt)?;
-        let trigger = Trigger {
-            kind,
-            event_id: Some(event_id),
-        };
-        fan_out(ctx, &decider, &txn, &campaign, trigger).await?;
-        wrote_outbox = true;
-    }
     txn.commit().await?;
-    if wrote_outbox {
-        ctx.outbox_written.notify_one();
-    }
     Ok(outcomes)
 }
 
-/// Decides a campaign for every contact it targets, streaming the contacts
-/// through a cursor one page at a time and writing each page in bulk; then
-/// the audience summary. Runs under the exclusive decide lock.
-async fn fan_out(
+/// Decides a campaign for every contact it targets, one page of contacts per
+/// transaction, so that the relay publishes the first decisions while the
+/// rest are decided; the last page adds the audience summary and clears the
+/// campaign's pending fan-out. Each page takes the decide lock exclusively
+/// and goes on only while the fan-out is still owed by the generation it
+/// started with: a newer change of the campaign runs a fan-out of its own.
+/// Cut short (crash, outage), it runs again from the first page: pairs
+/// decided already are unchanged and publish nothing.
+async fn audience(ctx: &Ctx, campaign_id: &str) -> Result<()> {
+    let decider = ctx.decider();
+    let mut generation = None;
+    let mut after = String::new();
+    let mut summary = AudienceSummary::new(campaign_id);
+    let mut out = WriteSet::default();
+    loop {
+        let mut client = ctx.pool.get().await?;
+        let txn = client.transaction().await?;
+        store::lock_exclusive(&txn).await?;
+        let stored = store::load_campaigns(&txn, &[campaign_id])
+            .await?
+            .pop()
+            .unwrap_or_default();
+        let owed = stored.audience_pending
+            && stored.active
+            && generation.is_none_or(|g| g == stored.audience_generation);
+        let (true, Some(data)) = (owed, &stored.data) else {
+            txn.commit().await?;
+            return Ok(());
+        };
+        generation = Some(stored.audience_generation);
+        let campaign = pb::Campaign::decode(data.as_slice()).map_err(corrupt)?;
+        let trigger = Trigger {
+            kind: &stored.audience_trigger,
+            event_id: stored.audience_event_id.as_deref(),
+        };
+        let read = audience_page(
+            ctx,
+            &decider,
+            &txn,
+            &campaign,
+            trigger,
+            &mut after,
+            &mut summary,
+            &mut out,
+        )
+        .await?;
+        let last = read < ctx.fanout_page;
+        if last {
+            decider.summary(std::mem::take(&mut summary), &mut out);
+            store::audience_done(&txn, campaign_id, stored.audience_generation).await?;
+        }
+        store::write(&txn, &out).await?;
+        txn.commit().await?;
+        if !out.outbox.is_empty() {
+            ctx.outbox_written.notify_one();
+        }
+        out.clear();
+        if last {
+            tracing::info!(campaign_id = %campaign_id, "campaign audience decided");
+            return Ok(());
+        }
+    }
+}
+
+/// Decides the contacts of one page (after `after`, which moves on) into
+/// `out`; returns how many contacts the page read.
+#[allow(clippy::too_many_arguments)]
+async fn audience_page(
     ctx: &Ctx,
     decider: &Decider<'_>,
     txn: &Transaction<'_>,
     campaign: &pb::Campaign,
     trigger: Trigger<'_>,
-) -> Result<()> {
+    after: &mut String,
+    summary: &mut AudienceSummary,
+    out: &mut WriteSet,
+) -> Result<usize> {
     let mut countries: Vec<String> = campaign
         .target_countries
         .iter()
@@ -697,66 +762,55 @@ async fn fan_out(
     // Keep the raw spellings too: the pre-filter must never be narrower
     // than the engine's own targeting.
     countries.extend(campaign.target_countries.iter().cloned());
-    let portal = store::audience_cursor(
+    let page = store::audience_page(
         txn,
         &campaign.campaign_id,
         &countries,
         &campaign.target_organisation_ids,
+        after,
+        i64::try_from(ctx.fanout_page).unwrap_or(i64::MAX),
     )
     .await?;
-    let mut summary = AudienceSummary::new(&campaign.campaign_id);
-    let mut out = WriteSet::default();
-    loop {
-        let page = store::audience_page(txn, &portal, ctx.fanout_page).await?;
-        let last = page.len() < ctx.fanout_page;
-        for row in page {
-            let contact = pb::Contact::decode(row.data.as_slice()).map_err(corrupt)?;
-            let suppressions = row
-                .suppressions
-                .iter()
-                .map(|d| pb::Suppression::decode(d.as_slice()))
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(corrupt)?;
-            let consents = row
-                .consents
-                .iter()
-                .map(|d| pb::Consent::decode(d.as_slice()))
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(corrupt)?;
-            let contact = merge(contact, suppressions, consents);
-            // The cursor also yields contacts the campaign no longer targets
-            // but decided before: their standing decision follows the
-            // campaign's new terms, outside the audience summary.
-            let targeted = engine::eligibility::targets(campaign, &contact);
-            if !targeted && row.previous.is_none() {
-                continue;
-            }
-            let enrichment = decider.enrich(&contact);
-            let d = decider.decide(
-                &contact,
-                &enrichment,
-                campaign,
-                row.previous.as_ref(),
-                trigger,
-                &mut out,
-            );
-            if targeted {
-                summary.add(&d);
-            }
+    let read = page.len();
+    if let Some(row) = page.last() {
+        after.clone_from(&row.contact_id);
+    }
+    for row in page {
+        let contact = pb::Contact::decode(row.data.as_slice()).map_err(corrupt)?;
+        let suppressions = row
+            .suppressions
+            .iter()
+            .map(|d| pb::Suppression::decode(d.as_slice()))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(corrupt)?;
+        let consents = row
+            .consents
+            .iter()
+            .map(|d| pb::Consent::decode(d.as_slice()))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(corrupt)?;
+        let contact = merge(contact, suppressions, consents);
+        // The page also holds contacts the campaign no longer targets but
+        // decided before: their standing decision follows the campaign's new
+        // terms, outside the audience summary.
+        let targeted = engine::eligibility::targets(campaign, &contact);
+        if !targeted && row.previous.is_none() {
+            continue;
         }
-        store::write(txn, &out).await?;
-        out.clear();
-        if last {
-            break;
+        let enrichment = decider.enrich(&contact);
+        let d = decider.decide(
+            &contact,
+            &enrichment,
+            campaign,
+            row.previous.as_ref(),
+            trigger,
+            out,
+        );
+        if targeted {
+            summary.add(&d);
         }
     }
-    decider.summary(summary, &mut out);
-    store::write(txn, &out).await?;
-    tracing::info!(
-        campaign_id = %campaign.campaign_id,
-        "campaign audience decided"
-    );
-    Ok(())
+    Ok(read)
 }
 
 /// Re-decides decisions whose `validUntil` has passed (the sweep).

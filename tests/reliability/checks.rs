@@ -31,7 +31,9 @@ pub async fn snapshot(db: &Client) -> Vec<String> {
         ),
         (
             "campaigns",
-            "SELECT campaign_id, version, active, md5(coalesce(data, ''::bytea)) \
+            // No fan-out may be left owed (audience_pending).
+            "SELECT campaign_id, version, active, md5(coalesce(data, ''::bytea)), \
+                 audience_pending \
              FROM campaigns ORDER BY campaign_id",
         ),
         (

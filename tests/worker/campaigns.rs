@@ -12,7 +12,7 @@ const WAIT: Duration = Duration::from_secs(30);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_campaign_over_10000_contacts_yields_10000_decisions_and_one_summary() {
     const N: usize = 10_000;
-    // Small pages, so the cursor really streams.
+    // Small pages: ten transactions, the relay publishing meanwhile.
     let mut app = spawn_app_with(|s| s.config.fanout_page = 1000).await;
     let started = Instant::now();
     let exchange = app.config.topology.crm_exchange.clone();
@@ -220,5 +220,55 @@ async fn standing_decisions_follow_contacts_and_campaigns_out_of_targeting() {
         assert_eq!(outcome_of(d), outcome_of(&expected(c, &v2, as_of())));
     }
     assert!(app.quiet(Duration::from_millis(800)).await.is_empty());
+    app.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fan_out_cut_short_is_finished_when_its_event_is_redelivered() {
+    // Pages of two contacts, each its own transaction.
+    let mut app = spawn_app_with(|s| s.config.fanout_page = 2).await;
+    for i in 0..5 {
+        app.publish_contact(&created(contact(&format!("c-{i}"), 1)), Encoding::Protobuf)
+            .await;
+    }
+    app.recv_n(5, WAIT).await;
+    let event = planned(campaign("cmp-1", 1));
+    app.publish_campaign(&event, Encoding::Protobuf).await;
+    let got = app.recv_n(6, WAIT).await;
+    assert_eq!(got.iter().filter_map(Received::decided).count(), 5);
+
+    // As if the worker died after the first page had committed: the event is
+    // in the inbox, the later pages' decisions are not, the fan-out is owed.
+    app.stop_worker().await;
+    app.db
+        .batch_execute(
+            "UPDATE campaigns SET audience_pending = true; \
+             DELETE FROM decisions WHERE contact_id IN ('c-2', 'c-3', 'c-4')",
+        )
+        .await
+        .unwrap();
+    app.restart_worker().await;
+    // The broker redelivers it: a duplicate, and still the fan-out is finished.
+    app.publish_campaign(&event, Encoding::Protobuf).await;
+    let got = app.recv_n(4, WAIT).await;
+    let decided: HashSet<&str> = got
+        .iter()
+        .filter_map(Received::decided)
+        .map(|d| d.contact_id.as_str())
+        .collect();
+    assert_eq!(decided, HashSet::from(["c-2", "c-3", "c-4"]));
+    let s = got.iter().find_map(Received::summary).expect("a summary");
+    assert_eq!(s.total, 5, "the summary counts the whole audience");
+    assert!(app.quiet(Duration::from_millis(800)).await.is_empty());
+    assert_eq!(
+        app.count("SELECT count(*) FROM campaigns WHERE audience_pending")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM inbox WHERE queue LIKE '%.campaigns'")
+            .await,
+        1
+    );
     app.cleanup().await;
 }
