@@ -6,6 +6,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::Row;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
 
 use super::DbError;
 
@@ -721,74 +723,124 @@ async fn write_decisions(txn: &Transaction<'_>, rows: &[DecisionRow]) -> Result<
     Ok(())
 }
 
+/// The history and outbox tables are only ever appended to: binary COPY
+/// writes them at about 1.7 times the rows/s of `INSERT … UNNEST` (`ceiling
+/// pg` on the 2-core machine: 511k against 293k rows/s).
+async fn copy_in(
+    txn: &Transaction<'_>,
+    sql: &str,
+    types: &[Type],
+    rows: &[Vec<&(dyn ToSql + Sync)>],
+) -> Result<()> {
+    let stmt = txn.prepare_cached(sql).await?;
+    let writer = BinaryCopyInWriter::new(txn.copy_in(&stmt).await?, types);
+    futures_util::pin_mut!(writer);
+    for row in rows {
+        writer.as_mut().write(row).await?;
+    }
+    writer.finish().await?;
+    Ok(())
+}
+
+/// Our own ids (UUID v7, or read back from a `uuid` column) as the column type.
+fn uuid(id: &str) -> Result<uuid::Uuid> {
+    uuid::Uuid::parse_str(id).map_err(|e| DbError::Data {
+        code: "22P02".into(),
+        message: format!("not a UUID: {e}"),
+    })
+}
+
 async fn write_history(txn: &Transaction<'_>, rows: &[HistoryRow]) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    let stmt = txn
-        .prepare_cached(
-            "INSERT INTO decision_history (decision_id, contact_id, campaign_id, decision, \
-                 rule_id, rule_set_version, input_digest, decided_at, valid_until, published, \
-                 trigger, event_id, payload) \
-             SELECT i::uuid, c, k, d, r, s, g, t, v, p, tr, e, pl FROM UNNEST($1::text[], \
-                 $2::text[], $3::text[], $4::smallint[], $5::text[], $6::text[], $7::text[], \
-                 $8::timestamptz[], $9::timestamptz[], $10::boolean[], $11::text[], $12::text[], \
-                 $13::bytea[]) AS u(i, c, k, d, r, s, g, t, v, p, tr, e, pl)",
-        )
-        .await?;
-    for chunk in rows.chunks(CHUNK) {
-        let id: Vec<&str> = chunk.iter().map(|r| r.decision_id.as_str()).collect();
-        let contact: Vec<&str> = chunk.iter().map(|r| r.contact_id.as_str()).collect();
-        let campaign: Vec<&str> = chunk.iter().map(|r| r.campaign_id.as_str()).collect();
-        let decision: Vec<i16> = chunk.iter().map(|r| r.decision).collect();
-        let rule: Vec<&str> = chunk.iter().map(|r| r.rule_id.as_str()).collect();
-        let version: Vec<&str> = chunk.iter().map(|r| r.rule_set_version.as_str()).collect();
-        let digest: Vec<&str> = chunk.iter().map(|r| r.input_digest.as_str()).collect();
-        let decided: Vec<DateTime<Utc>> = chunk.iter().map(|r| r.decided_at).collect();
-        let valid: Vec<Option<DateTime<Utc>>> = chunk.iter().map(|r| r.valid_until).collect();
-        let published: Vec<bool> = chunk.iter().map(|r| r.published).collect();
-        let trigger: Vec<&str> = chunk.iter().map(|r| r.trigger.as_str()).collect();
-        let event: Vec<Option<&str>> = chunk.iter().map(|r| r.event_id.as_deref()).collect();
-        let payload: Vec<&[u8]> = chunk.iter().map(|r| r.payload.as_slice()).collect();
-        txn.execute(
-            &stmt,
-            &[
-                &id, &contact, &campaign, &decision, &rule, &version, &digest, &decided, &valid,
-                &published, &trigger, &event, &payload,
-            ],
-        )
-        .await?;
-    }
-    Ok(())
+    let ids = rows
+        .iter()
+        .map(|r| uuid(&r.decision_id))
+        .collect::<Result<Vec<_>>>()?;
+    copy_in(
+        txn,
+        "COPY decision_history (decision_id, contact_id, campaign_id, decision, rule_id, \
+             rule_set_version, input_digest, decided_at, valid_until, published, trigger, \
+             event_id, payload) FROM STDIN BINARY",
+        &[
+            Type::UUID,
+            Type::TEXT,
+            Type::TEXT,
+            Type::INT2,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TIMESTAMPTZ,
+            Type::TIMESTAMPTZ,
+            Type::BOOL,
+            Type::TEXT,
+            Type::TEXT,
+            Type::BYTEA,
+        ],
+        &rows
+            .iter()
+            .zip(&ids)
+            .map(|(r, id)| -> Vec<&(dyn ToSql + Sync)> {
+                vec![
+                    id,
+                    &r.contact_id,
+                    &r.campaign_id,
+                    &r.decision,
+                    &r.rule_id,
+                    &r.rule_set_version,
+                    &r.input_digest,
+                    &r.decided_at,
+                    &r.valid_until,
+                    &r.published,
+                    &r.trigger,
+                    &r.event_id,
+                    &r.payload,
+                ]
+            })
+            .collect::<Vec<_>>(),
+    )
+    .await
 }
 
 async fn write_outbox(txn: &Transaction<'_>, rows: &[OutboxRow]) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    let stmt = txn
-        .prepare_cached(
-            "INSERT INTO outbox (event_id, aggregate_type, aggregate_id, routing_key, type, \
-                 content_type, payload) \
-             SELECT e::uuid, a, i, r, t, c, p FROM UNNEST($1::text[], $2::text[], $3::text[], \
-                 $4::text[], $5::text[], $6::text[], $7::bytea[]) AS u(e, a, i, r, t, c, p)",
-        )
-        .await?;
-    for chunk in rows.chunks(CHUNK) {
-        let event: Vec<&str> = chunk.iter().map(|r| r.event_id.as_str()).collect();
-        let agg_type: Vec<&str> = chunk.iter().map(|r| r.aggregate_type).collect();
-        let agg_id: Vec<&str> = chunk.iter().map(|r| r.aggregate_id.as_str()).collect();
-        let key: Vec<&str> = chunk.iter().map(|r| r.routing_key).collect();
-        let kind: Vec<&str> = chunk.iter().map(|r| r.message_type).collect();
-        let content: Vec<&str> = chunk.iter().map(|r| r.content_type).collect();
-        let payload: Vec<&[u8]> = chunk.iter().map(|r| r.payload.as_slice()).collect();
-        txn.execute(
-            &stmt,
-            &[&event, &agg_type, &agg_id, &key, &kind, &content, &payload],
-        )
-        .await?;
-    }
-    Ok(())
+    let ids = rows
+        .iter()
+        .map(|r| uuid(&r.event_id))
+        .collect::<Result<Vec<_>>>()?;
+    copy_in(
+        txn,
+        "COPY outbox (event_id, aggregate_type, aggregate_id, routing_key, type, content_type, \
+             payload) FROM STDIN BINARY",
+        &[
+            Type::UUID,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::BYTEA,
+        ],
+        &rows
+            .iter()
+            .zip(&ids)
+            .map(|(r, id)| -> Vec<&(dyn ToSql + Sync)> {
+                vec![
+                    id,
+                    &r.aggregate_type,
+                    &r.aggregate_id,
+                    &r.routing_key,
+                    &r.message_type,
+                    &r.content_type,
+                    &r.payload,
+                ]
+            })
+            .collect::<Vec<_>>(),
+    )
+    .await
 }
 
 /// A contact of a campaign's audience, with everything its decision needs.
