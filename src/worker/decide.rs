@@ -153,6 +153,7 @@ impl Decider<'_> {
             input_digest: d.input_digest.clone(),
             decided_at: self.now,
             valid_until,
+            first: previous.is_none(),
         });
         if changed_outcome || changed_inputs {
             out.history.push(HistoryRow {
