@@ -19,7 +19,8 @@ pub struct Trigger<'a> {
 }
 
 /// Decides and records; one per transaction (its clock reading is the
-/// transaction's `asOf`).
+/// transaction's `asOf`), or one per campaign fan-out, whose pages all share
+/// its `asOf`.
 pub struct Decider<'a> {
     pub rules: &'a RuleSet,
     pub classifier: &'a Classifier,
