@@ -15,8 +15,9 @@ type Result<T> = std::result::Result<T, DbError>;
 
 /// Every transaction that decides takes this advisory lock: shared for work on
 /// a set of contacts (which also locks those contacts' rows), exclusive for a
-/// campaign's whole-audience fan-out. So a fan-out never misses a contact
-/// change committed beside it, and a contact change never misses a campaign.
+/// campaign change and for each page of its whole-audience fan-out. So a page
+/// never decides a contact that a contact batch is deciding, and a contact
+/// batch that starts after the campaign change sees the campaign.
 const DECIDE_LOCK: i64 = 0x646d_7564_6563;
 
 /// Rows per statement for bulk writes: keeps each bind message small.

@@ -1,10 +1,12 @@
-//! One batch of events → one transaction: inbox, state, decisions, outbox.
+//! One batch of events → one transaction: inbox, state, decisions, outbox
+//! (a campaign's fan-out then follows, a transaction per page of contacts).
 //!
 //! Locking (see `db::store::lock_shared`): contact batches and the sweep take
 //! the decide lock shared and then row-lock their contacts in id order;
-//! campaign batches take it exclusive. Inside a transaction every contact it
-//! touches is therefore stable, and the batch is applied in delivery order in
-//! memory, then written with one statement per table.
+//! campaign changes and each page of a fan-out take it exclusive. Inside a
+//! transaction every contact it touches is therefore stable, and the batch is
+//! applied in delivery order in memory, then written with one statement per
+//! table.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
