@@ -19,8 +19,7 @@ pub struct Trigger<'a> {
 }
 
 /// Decides and records; one per transaction (its clock reading is the
-/// transaction's `asOf`), or one per campaign fan-out, whose pages all share
-/// its `asOf`.
+/// transaction's `asOf`).
 pub struct Decider<'a> {
     pub rules: &'a RuleSet,
     pub classifier: &'a Classifier,

@@ -688,7 +688,6 @@ async fn store_campaigns(
 /// Cut short (crash, outage), it runs again from the first page: pairs
 /// decided already are unchanged and publish nothing.
 async fn audience(ctx: &Ctx, campaign_id: &str) -> Result<()> {
-    let decider = ctx.decider();
     let mut generation = None;
     let mut after = String::new();
     let mut summary = AudienceSummary::new(campaign_id);
@@ -709,6 +708,10 @@ async fn audience(ctx: &Ctx, campaign_id: &str) -> Result<()> {
             return Ok(());
         };
         generation = Some(stored.audience_generation);
+        // A clock reading per page, as per transaction: contact batches run
+        // between pages, and a page decided as of the fan-out's start would
+        // ignore an objection committed since and publish over its DENY.
+        let decider = ctx.decider();
         let campaign = pb::Campaign::decode(data.as_slice()).map_err(corrupt)?;
         let trigger = Trigger {
             kind: &stored.audience_trigger,
