@@ -70,10 +70,20 @@ pub async fn wait_done(stage: &Stage, db: &Client, sent: &[Msg], timeout: Durati
     wait_processed(stage, db, sent.len() as i64, timeout).await;
 }
 
-/// Waits until the inbox holds `events` rows and every outbox row is published.
+/// Waits until the inbox holds `events` rows, no campaign still owes its
+/// fan-out, and every outbox row is published. (A campaign event is in the
+/// inbox once stored; its fan-out's pages commit after it.)
 pub async fn wait_processed(stage: &Stage, db: &Client, events: i64, timeout: Duration) {
     stage
         .wait_count(db, "SELECT count(*) FROM inbox", events, timeout)
+        .await;
+    stage
+        .wait_count(
+            db,
+            "SELECT count(*) FROM campaigns WHERE audience_pending",
+            0,
+            timeout,
+        )
         .await;
     stage
         .wait_count(
