@@ -110,6 +110,13 @@ fn corrupt(e: prost::DecodeError) -> ProcessError {
     ProcessError::Corrupt(e.to_string())
 }
 
+/// Stored protobufs of one kind, decoded in order.
+fn decode_each<M: Message + Default>(data: &[Vec<u8>]) -> Result<Vec<M>> {
+    data.iter()
+        .map(|d| M::decode(d.as_slice()).map_err(corrupt))
+        .collect()
+}
+
 type Result<T> = std::result::Result<T, ProcessError>;
 
 /// Claims the batch's event ids in the inbox; returns the outcomes so far
@@ -782,19 +789,11 @@ async fn audience_page(
     }
     for row in page {
         let contact = pb::Contact::decode(row.data.as_slice()).map_err(corrupt)?;
-        let suppressions = row
-            .suppressions
-            .iter()
-            .map(|d| pb::Suppression::decode(d.as_slice()))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(corrupt)?;
-        let consents = row
-            .consents
-            .iter()
-            .map(|d| pb::Consent::decode(d.as_slice()))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(corrupt)?;
-        let contact = merge(contact, suppressions, consents);
+        let contact = merge(
+            contact,
+            decode_each(&row.suppressions)?,
+            decode_each(&row.consents)?,
+        );
         // The page also holds contacts the campaign no longer targets but
         // decided before: their standing decision follows the campaign's new
         // terms, outside the audience summary.
