@@ -312,7 +312,7 @@ async fn progress(
     let row = client
         .query_one(
             "SELECT (SELECT count(*) FROM inbox WHERE queue = $1), \
-                    (SELECT count(*) FROM outbox WHERE published_at IS NULL), \
+                    (SELECT count(*) FROM outbox_pending), \
                     (SELECT count(*) FROM outbox)",
             &[&queue],
         )
@@ -597,10 +597,12 @@ async fn bench_worker(fresh: &Fresh, args: &WorkerBench) -> anyhow::Result<Strin
         .query_one(
             "SELECT COALESCE(percentile_cont(0.5) WITHIN GROUP (ORDER BY l), 0), \
                     COALESCE(percentile_cont(0.99) WITHIN GROUP (ORDER BY l), 0) \
-             FROM (SELECT extract(epoch FROM max(o.published_at) - c.updated_at)::float8 * 1000 \
+             FROM (SELECT extract(epoch FROM max(r.published_at) - c.updated_at)::float8 * 1000 \
                        AS l \
                    FROM contacts c JOIN outbox o ON o.aggregate_type = 'contact' \
                        AND o.aggregate_id = c.contact_id \
+                   JOIN (SELECT published_at, unnest(ids) AS id FROM outbox_published) r \
+                       ON r.id = o.id \
                    GROUP BY c.contact_id, c.updated_at) AS per_event",
             &[],
         )

@@ -86,12 +86,7 @@ pub async fn wait_processed(stage: &Stage, db: &Client, events: i64, timeout: Du
         )
         .await;
     stage
-        .wait_count(
-            db,
-            "SELECT count(*) FROM outbox WHERE published_at IS NULL",
-            0,
-            timeout,
-        )
+        .wait_count(db, "SELECT count(*) FROM outbox_pending", 0, timeout)
         .await;
 }
 
@@ -145,10 +140,7 @@ pub async fn assert_exactly_once(db: &Client, stage: &Stage, sent: &[Msg]) {
         0,
         "an event decided a pair more than once"
     );
-    assert_eq!(
-        count(db, "SELECT count(*) FROM outbox WHERE published_at IS NULL").await,
-        0
-    );
+    assert_eq!(count(db, "SELECT count(*) FROM outbox_pending").await, 0);
 }
 
 /// What came off the wire: every outbox event at least once, nothing that

@@ -163,7 +163,7 @@ async fn no_personal_data_and_no_secret_in_logs_or_metrics() {
     stage
         .wait_count(
             &db,
-            "SELECT count(*) FROM outbox WHERE published_at IS NULL",
+            "SELECT count(*) FROM outbox_pending",
             0,
             Duration::from_secs(60),
         )

@@ -89,12 +89,8 @@ async fn contacts_in_json_and_protobuf_are_enriched_and_decided() {
             .await,
         4
     );
-    app.wait_count(
-        "SELECT count(*) FROM outbox WHERE published_at IS NULL",
-        0,
-        WAIT,
-    )
-    .await;
+    app.wait_count("SELECT count(*) FROM outbox_pending", 0, WAIT)
+        .await;
     assert_eq!(app.count("SELECT count(*) FROM outbox").await, 8);
     let rows = app
         .db
@@ -133,6 +129,53 @@ async fn decisions_can_be_published_as_json() {
         .get(0);
     let v: serde_json::Value = serde_json::from_slice(&payload).unwrap();
     assert_eq!(v["eligibilityDecided"]["contactId"], "c-1");
+    app.cleanup().await;
+}
+
+/// The purge deletes the outbox rows of receipts older than the retention, and
+/// never a row still waiting to be published, however old.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_purge_deletes_published_rows_by_their_receipt_and_keeps_pending_ones() {
+    let mut app = spawn_app().await;
+    app.publish_contact(&created(contact("c-1", 1)), Encoding::Protobuf)
+        .await;
+    app.recv_n(1, WAIT).await;
+    app.wait_count("SELECT count(*) FROM outbox_pending", 0, WAIT)
+        .await;
+    // A row that is to be retried in an hour, created long ago.
+    app.db
+        .batch_execute(
+            "BEGIN; \
+             INSERT INTO outbox (event_id, aggregate_type, aggregate_id, routing_key, type, \
+                 content_type, payload, created_at) \
+             VALUES (gen_random_uuid(), 'contact', 'c-2', 'contact.enriched', 'x', 'x', '', \
+                 now() - interval '3 days'); \
+             UPDATE outbox_pending SET retry_at = now() + interval '1 hour'; \
+             COMMIT",
+        )
+        .await
+        .unwrap();
+    let pool = dmumatch::db::pool(&app.config.connections).unwrap();
+    let client = pool.get().await.unwrap();
+    let purge = || dmumatch::db::store::purge(&client, 3600.0, 1e9);
+    assert_eq!(purge().await.unwrap().0, 0, "published a moment ago");
+    app.db
+        .execute(
+            "UPDATE outbox_published SET published_at = published_at - interval '2 hours'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(purge().await.unwrap().0, 1, "the contactEnriched of c-1");
+    assert_eq!(app.count("SELECT count(*) FROM outbox_published").await, 0);
+    assert_eq!(
+        app.count("SELECT count(*) FROM outbox JOIN outbox_pending USING (id)")
+            .await,
+        1,
+        "the pending row stays"
+    );
+    assert_eq!(purge().await.unwrap().0, 0);
+    drop(client);
     app.cleanup().await;
 }
 
