@@ -903,7 +903,7 @@ pub struct AudienceRow {
 }
 
 /// The next page of contacts a campaign may target, in id order after
-/// `after`: a superset (country and organisation pre-filters on indexed
+/// `after`: a superset (country and organisation pre-filters on stored
 /// columns; empty filters mean all), which the engine narrows down, plus every
 /// contact with a standing decision for the campaign. Keyset pages, so each
 /// page can be its own transaction. The decision is looked up per contact:

@@ -1,6 +1,7 @@
 //! One consumer per input queue: deliveries → batches → one transaction →
 //! one `ack(multiple)`; poison to the DLQ; the database down → wait, not spin.
 
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
@@ -534,6 +535,8 @@ fn m_record(
     metrics::histogram!(m::BATCH_SIZE, "queue" => queue.clone()).record(batch.len() as f64);
     let latency = metrics::histogram!(m::PROCESSING_SECONDS, "queue" => queue.clone());
     let (mut processed, mut skipped, mut dead) = (0usize, 0usize, 0usize);
+    // Counted per batch: a labelled counter costs a key and a registry lookup.
+    let mut counts: HashMap<(&'static str, &'static str), u64> = HashMap::new();
     for ((item, p), o) in batch.iter().zip(parsed).zip(outcomes) {
         latency.record(item.arrived.elapsed().as_secs_f64());
         let (kind, outcome) = match (p, o) {
@@ -550,9 +553,12 @@ fn m_record(
             "dead_lettered" => dead += 1,
             _ => skipped += 1,
         }
+        *counts.entry((kind, outcome)).or_default() += 1;
+    }
+    for ((kind, outcome), n) in counts {
         metrics::counter!(m::EVENTS, "queue" => queue.clone(), "type" => kind,
             "outcome" => outcome)
-        .increment(1);
+        .increment(n);
     }
     tracing::debug!(queue = %c.queue, size = batch.len(), processed, skipped, dead_lettered = dead,
         seconds = started.elapsed().as_secs_f64(), "batch acknowledged");

@@ -185,12 +185,11 @@ impl Relay {
         let mut published = Vec::with_capacity(rows.len());
         let mut failed = Vec::new();
         for (row, confirm) in rows.iter().zip(&confirms) {
-            metrics::counter!(m::PUBLISHED, "result" => confirm.label()).increment(1);
-            if *confirm != Confirm::Ack {
-                failed.push(row.id);
-            }
             match confirm {
-                Confirm::Ack => published.push(row.id),
+                Confirm::Ack => {
+                    published.push(row.id);
+                    continue;
+                }
                 Confirm::Returned {
                     reply_code,
                     reply_text,
@@ -203,7 +202,12 @@ impl Relay {
                     "decision event not confirmed; will retry"
                 ),
             }
+            metrics::counter!(m::PUBLISHED, "result" => confirm.label()).increment(1);
+            failed.push(row.id);
         }
+        // One increment per pass: a labelled counter costs a registry lookup.
+        metrics::counter!(m::PUBLISHED, "result" => Confirm::Ack.label())
+            .increment(published.len() as u64);
         store::outbox_mark_published(&txn, &published).await?;
         store::outbox_retry_later(&txn, &failed).await?;
         txn.commit().await?;
