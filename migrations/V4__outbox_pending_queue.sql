@@ -25,9 +25,10 @@ CREATE TABLE outbox_published (
 
 INSERT INTO outbox_pending (id, attempts, retry_at)
     SELECT id, attempts, retry_at FROM outbox WHERE published_at IS NULL;
+-- Rows marked before carry their own clock reading each: one receipt per second.
 INSERT INTO outbox_published (published_at, ids)
-    SELECT published_at, array_agg(id ORDER BY id) FROM outbox
-    WHERE published_at IS NOT NULL GROUP BY published_at;
+    SELECT max(published_at), array_agg(id ORDER BY id) FROM outbox
+    WHERE published_at IS NOT NULL GROUP BY date_trunc('second', published_at);
 
 DROP INDEX outbox_unpublished;
 DROP INDEX outbox_published_at;
