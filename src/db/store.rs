@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Transaction};
+use futures_util::{Stream, StreamExt};
 use tokio_postgres::Row;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
@@ -910,6 +911,8 @@ pub struct AudienceRow {
 /// `OFFSET 0` keeps the planner from flattening the LATERAL into a merge join
 /// that read and sorted every decision of the campaign for each page (on
 /// stale statistics; 240 ms per page at 98,000 decisions, auto_explain).
+/// The rows stream in as the database finds them, so the caller decides one
+/// while the next is read.
 pub async fn audience_page(
     txn: &Transaction<'_>,
     campaign_id: &str,
@@ -917,7 +920,7 @@ pub async fn audience_page(
     organisation_ids: &[String],
     after: &str,
     limit: i64,
-) -> Result<Vec<AudienceRow>> {
+) -> Result<impl Stream<Item = Result<AudienceRow>> + use<>> {
     let stmt = txn
         .prepare_cached(
             "SELECT c.contact_id, c.data, \
@@ -938,31 +941,26 @@ pub async fn audience_page(
              ORDER BY c.contact_id LIMIT $5",
         )
         .await?;
-    let rows = txn
-        .query(
-            &stmt,
-            &[&campaign_id, &countries, &organisation_ids, &after, &limit],
-        )
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|r| {
-            let decision_id: Option<String> = r.get(4);
-            AudienceRow {
-                contact_id: r.get(0),
-                data: r.get(1),
-                suppressions: r.get(2),
-                consents: r.get(3),
-                previous: decision_id.map(|decision_id| PreviousDecision {
-                    decision_id,
-                    fingerprint: r.get(5),
-                    rule_set_version: r.get(6),
-                    input_digest: r.get(7),
-                    valid_until: r.get(8),
-                }),
-            }
+    let params: [&(dyn ToSql + Sync); 5] =
+        [&campaign_id, &countries, &organisation_ids, &after, &limit];
+    let rows = txn.query_raw(&stmt, params).await?;
+    Ok(rows.map(|r| {
+        let r = r?;
+        let decision_id: Option<String> = r.get(4);
+        Ok(AudienceRow {
+            contact_id: r.get(0),
+            data: r.get(1),
+            suppressions: r.get(2),
+            consents: r.get(3),
+            previous: decision_id.map(|decision_id| PreviousDecision {
+                decision_id,
+                fingerprint: r.get(5),
+                rule_set_version: r.get(6),
+                input_digest: r.get(7),
+                valid_until: r.get(8),
+            }),
         })
-        .collect())
+    }))
 }
 
 /// A decision due for re-evaluation (its `valid_until` has passed), as a

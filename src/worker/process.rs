@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Pool, Transaction};
+use futures_util::TryStreamExt;
 use prost::Message;
 use tokio::sync::Notify;
 
@@ -783,11 +784,11 @@ async fn audience_page(
         i64::try_from(ctx.fanout_page).unwrap_or(i64::MAX),
     )
     .await?;
-    let read = page.len();
-    if let Some(row) = page.last() {
+    futures_util::pin_mut!(page);
+    let mut read = 0;
+    while let Some(row) = page.try_next().await? {
+        read += 1;
         after.clone_from(&row.contact_id);
-    }
-    for row in page {
         let contact = pb::Contact::decode(row.data.as_slice()).map_err(corrupt)?;
         let contact = merge(
             contact,
