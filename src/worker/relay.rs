@@ -206,8 +206,10 @@ impl Relay {
             failed.push(row.id);
         }
         // One increment per pass: a labelled counter costs a registry lookup.
-        metrics::counter!(m::PUBLISHED, "result" => Confirm::Ack.label())
-            .increment(published.len() as u64);
+        if !published.is_empty() {
+            metrics::counter!(m::PUBLISHED, "result" => Confirm::Ack.label())
+                .increment(published.len() as u64);
+        }
         store::outbox_mark_published(&txn, &published).await?;
         store::outbox_retry_later(&txn, &failed).await?;
         txn.commit().await?;

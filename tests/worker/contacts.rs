@@ -179,6 +179,36 @@ async fn the_purge_deletes_published_rows_by_their_receipt_and_keeps_pending_one
     app.cleanup().await;
 }
 
+/// Queue entries whose outbox row is gone (triggers disabled, a data-only
+/// restore) come first in the claim's order; more than a relay window of them
+/// must not hold up the rows behind. TRUNCATE takes the queue along.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_entries_without_their_row_do_not_hold_up_the_relay() {
+    let mut app = spawn_app().await;
+    app.db
+        .execute(
+            "INSERT INTO outbox_pending (id) SELECT g FROM generate_series(-2500, -1) AS g",
+            &[],
+        )
+        .await
+        .unwrap();
+    app.publish_contact(&created(contact("c-1", 1)), Encoding::Protobuf)
+        .await;
+    let got = app.recv_n(1, WAIT).await;
+    assert!(got[0].enriched().is_some());
+    app.wait_count("SELECT count(*) FROM outbox_pending", 0, WAIT)
+        .await;
+    app.db
+        .batch_execute(
+            "INSERT INTO outbox_pending (id) VALUES (-1); \
+             TRUNCATE outbox",
+        )
+        .await
+        .unwrap();
+    assert_eq!(app.count("SELECT count(*) FROM outbox_pending").await, 0);
+    app.cleanup().await;
+}
+
 async fn snapshot(app: &TestApp) -> Vec<i64> {
     let mut out = Vec::new();
     for sql in [
