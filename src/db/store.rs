@@ -40,6 +40,15 @@ pub async fn lock_exclusive(txn: &Transaction<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The version of what decisions are read from (migration V6): every statement
+/// that writes contacts, suppressions, consents or decisions moves it on.
+pub async fn decide_state_version(txn: &Transaction<'_>) -> Result<i64> {
+    let stmt = txn
+        .prepare_cached("SELECT last_value FROM decide_state_version")
+        .await?;
+    Ok(txn.query_one(&stmt, &[]).await?.get(0))
+}
+
 /// Records the events as processed for `queue`; returns the ids that were new.
 pub async fn inbox_claim(
     txn: &Transaction<'_>,
@@ -914,15 +923,15 @@ pub struct AudienceRow {
 /// stale statistics; 240 ms per page at 98,000 decisions, auto_explain).
 /// The rows stream in as the database finds them, so the caller decides one
 /// while the next is read.
-pub async fn audience_page(
-    txn: &Transaction<'_>,
+pub async fn audience_page<C: GenericClient>(
+    client: &C,
     campaign_id: &str,
     countries: &[String],
     organisation_ids: &[String],
     after: &str,
     limit: i64,
-) -> Result<impl Stream<Item = Result<AudienceRow>> + use<>> {
-    let stmt = txn
+) -> Result<impl Stream<Item = Result<AudienceRow>> + use<C>> {
+    let stmt = client
         .prepare_cached(
             "SELECT c.contact_id, c.data, \
                  COALESCE((SELECT array_agg(s.data ORDER BY s.id) FROM suppressions s \
@@ -944,7 +953,7 @@ pub async fn audience_page(
         .await?;
     let params: [&(dyn ToSql + Sync); 5] =
         [&campaign_id, &countries, &organisation_ids, &after, &limit];
-    let rows = txn.query_raw(&stmt, params).await?;
+    let rows = client.query_raw(&stmt, params).await?;
     Ok(rows.map(|r| {
         let r = r?;
         let decision_id: Option<String> = r.get(4);

@@ -249,6 +249,20 @@ impl AudienceSummary {
             .entry(jurisdiction.to_owned())
             .or_default() += 1;
     }
+
+    /// Adds the counts of `other` (a page's) to these.
+    pub fn absorb(&mut self, other: AudienceSummary) {
+        self.total += other.total;
+        for (mine, theirs) in [
+            (&mut self.by_decision, other.by_decision),
+            (&mut self.by_reason, other.by_reason),
+            (&mut self.by_jurisdiction, other.by_jurisdiction),
+        ] {
+            for (key, n) in theirs {
+                *mine.entry(key).or_default() += n;
+            }
+        }
+    }
 }
 
 /// What makes two decisions "the same outcome": decision, channel ground,
@@ -582,5 +596,26 @@ mod tests {
         assert_eq!(s.by_decision["SUPPRESSED"], 1);
         assert_eq!(s.by_reason["A"], 1);
         assert_eq!(s.by_jurisdiction["UNKNOWN"], 1);
+    }
+
+    #[test]
+    fn summaries_of_pages_add_up_to_the_summary_of_the_whole() {
+        let decided = |decision: i32, jurisdiction: &str| pb::EligibilityDecided {
+            decision,
+            jurisdiction: jurisdiction.into(),
+            reasons: vec![pb::Reason {
+                code: format!("R{decision}"),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let all = [decided(1, "NL"), decided(4, "DE"), decided(1, "DE")];
+        let mut whole = AudienceSummary::new("cmp");
+        all.iter().for_each(|d| whole.add(d));
+        let (mut first, mut second) = (AudienceSummary::new("cmp"), AudienceSummary::new("cmp"));
+        first.add(&all[0]);
+        all[1..].iter().for_each(|d| second.add(d));
+        first.absorb(second);
+        assert_eq!(first, whole);
     }
 }

@@ -23,6 +23,11 @@ pub const RECONNECTS: &str = "dmumatch_amqp_reconnects_total";
 pub const DB_ERRORS: &str = "dmumatch_db_errors_total";
 /// Counter: decisions re-evaluated by the sweep.
 pub const SWEPT: &str = "dmumatch_swept_total";
+/// Counter `{read}`: fan-out pages by how they were read; ahead (while the
+/// page before was written, and still current) | again (read ahead, but the
+/// decide state moved since: read again under the lock) | locked (nothing
+/// read ahead, e.g. a fan-out's first page).
+pub const FANOUT_PAGES: &str = "dmumatch_fanout_pages_total";
 
 /// Histogram buckets in seconds (processing latency spans ms to minutes).
 pub const LATENCY_BUCKETS: &[f64] = &[
@@ -51,4 +56,5 @@ pub fn describe() {
     describe_counter!(RECONNECTS, "AMQP sessions rebuilt after a failure");
     describe_counter!(DB_ERRORS, "Database errors, by kind");
     describe_counter!(SWEPT, "Decisions re-evaluated after their validUntil");
+    describe_counter!(FANOUT_PAGES, "Fan-out pages, by how they were read");
 }

@@ -12,16 +12,18 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::{Pool, Transaction};
+use deadpool_postgres::{GenericClient, Pool, Transaction};
 use futures_util::TryStreamExt;
 use prost::Message;
 use tokio::sync::Notify;
+use tokio_util::task::AbortOnDropHandle;
 
 use super::decide::{
     self, AudienceSummary, Campaigns, Decider, Trigger, erasure_hash, erasure_suppression, merge,
     normalise_country, normalise_email, strip_names,
 };
 use super::decode::{self, CampaignInbound, ContactInbound};
+use super::metrics as m;
 use crate::db::DbError;
 use crate::db::store::{
     self, ConsentWrite, ContactWrite, DueKey, ErasedHash, OrganisationWrite, StoredCampaign,
@@ -34,6 +36,7 @@ use crate::pb::{self, Encoding};
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 /// What every batch needs.
+#[derive(Clone)]
 pub struct Ctx {
     pub pool: Pool,
     pub rules: &'static RuleSet,
@@ -695,11 +698,19 @@ async fn store_campaigns(
 /// started with: a newer change of the campaign runs a fan-out of its own.
 /// Cut short (crash, outage), it runs again from the first page: pairs
 /// decided already are unchanged and publish nothing.
+///
+/// While a page is written, the next one is read and decided on another
+/// connection. Its transaction uses that work only if the decide state's
+/// version (migration V6) is still the one read after this page's writes:
+/// then no statement has changed what the page was read from since, as the
+/// lock kept every other decider out until then. Otherwise the page is read
+/// again under the lock, as if there had been no read-ahead.
 async fn audience(ctx: &Ctx, campaign_id: &str) -> Result<()> {
     let mut generation = None;
     let mut after = String::new();
     let mut summary = AudienceSummary::new(campaign_id);
-    let mut out = WriteSet::default();
+    // The next page, decided ahead, and the version it is current at.
+    let mut ahead: Option<(i64, Page)> = None;
     loop {
         let mut client = ctx.pool.get().await?;
         let txn = client.transaction().await?;
@@ -715,38 +726,68 @@ async fn audience(ctx: &Ctx, campaign_id: &str) -> Result<()> {
             txn.commit().await?;
             return Ok(());
         };
+        // Same generation, same campaign data and trigger: a page read ahead
+        // was decided on these terms.
         generation = Some(stored.audience_generation);
-        // A clock reading per page, as per transaction: contact batches run
-        // between pages, and a page decided as of the fan-out's start would
-        // ignore an objection committed since and publish over its DENY.
-        let decider = ctx.decider();
         let campaign = pb::Campaign::decode(data.as_slice()).map_err(corrupt)?;
         let trigger = Trigger {
             kind: &stored.audience_trigger,
             event_id: stored.audience_event_id.as_deref(),
         };
-        let read = audience_page(
-            ctx,
-            &decider,
-            &txn,
-            &campaign,
-            trigger,
-            &mut after,
-            &mut summary,
-            &mut out,
-        )
-        .await?;
-        let last = read < ctx.fanout_page;
+        let version = store::decide_state_version(&txn).await?;
+        let (read, page) = match ahead.take() {
+            Some((current_at, page)) if current_at == version => ("ahead", page),
+            stale => (
+                if stale.is_some() { "again" } else { "locked" },
+                audience_page(ctx, &txn, &campaign, trigger, &after).await?,
+            ),
+        };
+        metrics::counter!(m::FANOUT_PAGES, "read" => read).increment(1);
+        let last = page.read < ctx.fanout_page;
+        summary.absorb(page.summary);
+        after = page.after;
+        let mut out = page.out;
         if last {
-            decider.summary(std::mem::take(&mut summary), &mut out);
+            ctx.decider()
+                .summary(std::mem::take(&mut summary), &mut out);
             store::audience_done(&txn, campaign_id, stored.audience_generation).await?;
         }
+        let published = !out.outbox.is_empty();
+        // Its own task, so that deciding runs on the other core while this
+        // one encodes the page's rows; dropped (aborted) if the write fails.
+        let read_ahead = (!last).then(|| {
+            let (ctx, campaign, after) = (ctx.clone(), campaign.clone(), after.clone());
+            let (kind, event_id) = (
+                stored.audience_trigger.clone(),
+                stored.audience_event_id.clone(),
+            );
+            AbortOnDropHandle::new(tokio::spawn(async move {
+                let trigger = Trigger {
+                    kind: &kind,
+                    event_id: event_id.as_deref(),
+                };
+                let reader = ctx.pool.get().await?;
+                audience_page(&ctx, &reader, &campaign, trigger, &after).await
+            }))
+        });
         store::write(&txn, &out).await?;
+        let version = store::decide_state_version(&txn).await?;
         txn.commit().await?;
-        if !out.outbox.is_empty() {
+        if published {
             ctx.outbox_written.notify_one();
         }
-        out.clear();
+        ahead = match read_ahead {
+            Some(task) => match task.await {
+                Ok(Ok(page)) => Some((version, page)),
+                // Only an optimisation: the page is read again under the lock.
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "fan-out: reading ahead failed");
+                    None
+                }
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            },
+            None => None,
+        };
         if last {
             tracing::info!(campaign_id = %campaign_id, "campaign audience decided");
             return Ok(());
@@ -754,19 +795,29 @@ async fn audience(ctx: &Ctx, campaign_id: &str) -> Result<()> {
     }
 }
 
-/// Decides the contacts of one page (after `after`, which moves on) into
-/// `out`; returns how many contacts the page read.
-#[allow(clippy::too_many_arguments)]
+/// A page of a fan-out, decided and not yet written.
+struct Page {
+    out: WriteSet,
+    /// The decisions of the contacts the campaign targets.
+    summary: AudienceSummary,
+    /// Contacts read: fewer than a page's worth means the last page.
+    read: usize,
+    /// The last contact id read: the next page starts after it.
+    after: String,
+}
+
+/// Reads and decides the page of contacts after `after`.
 async fn audience_page(
     ctx: &Ctx,
-    decider: &Decider<'_>,
-    txn: &Transaction<'_>,
+    client: &impl GenericClient,
     campaign: &pb::Campaign,
     trigger: Trigger<'_>,
-    after: &mut String,
-    summary: &mut AudienceSummary,
-    out: &mut WriteSet,
-) -> Result<usize> {
+    after: &str,
+) -> Result<Page> {
+    // A clock reading per page, as per transaction: contact batches run
+    // between pages, and a page decided as of the fan-out's start would
+    // ignore an objection committed since and publish over its DENY.
+    let decider = ctx.decider();
     let mut countries: Vec<String> = campaign
         .target_countries
         .iter()
@@ -775,8 +826,8 @@ async fn audience_page(
     // Keep the raw spellings too: the pre-filter must never be narrower
     // than the engine's own targeting.
     countries.extend(campaign.target_countries.iter().cloned());
-    let page = store::audience_page(
-        txn,
+    let rows = store::audience_page(
+        client,
         &campaign.campaign_id,
         &countries,
         &campaign.target_organisation_ids,
@@ -784,11 +835,16 @@ async fn audience_page(
         i64::try_from(ctx.fanout_page).unwrap_or(i64::MAX),
     )
     .await?;
-    futures_util::pin_mut!(page);
-    let mut read = 0;
-    while let Some(row) = page.try_next().await? {
-        read += 1;
-        after.clone_from(&row.contact_id);
+    futures_util::pin_mut!(rows);
+    let mut page = Page {
+        out: WriteSet::default(),
+        summary: AudienceSummary::new(&campaign.campaign_id),
+        read: 0,
+        after: after.to_owned(),
+    };
+    while let Some(row) = rows.try_next().await? {
+        page.read += 1;
+        page.after.clone_from(&row.contact_id);
         let contact = pb::Contact::decode(row.data.as_slice()).map_err(corrupt)?;
         let contact = merge(
             contact,
@@ -809,13 +865,13 @@ async fn audience_page(
             campaign,
             row.previous.as_ref(),
             trigger,
-            out,
+            &mut page.out,
         );
         if targeted {
-            summary.add(&d);
+            page.summary.add(&d);
         }
     }
-    Ok(read)
+    Ok(page)
 }
 
 /// Re-decides decisions whose `validUntil` has passed (the sweep).
