@@ -5,8 +5,10 @@
 -- A fan-out page is written under the exclusive decide lock. The next page is
 -- read and decided meanwhile, on another connection, and is used in the next
 -- page's transaction only if the version is still the one read at the end of
--- the previous page's: then nothing it was read from has changed
--- (process::audience). A sequence, not a counter row: writers draw numbers
+-- the previous page's writes: then no writer that takes the decide lock has
+-- changed what it was read from (process::audience). A writer without the
+-- lock, or with these triggers disabled, was never safe against a running
+-- fan-out. A sequence, not a counter row: writers draw numbers
 -- without waiting for each other, and the value does not roll back with its
 -- transaction, so a write rolled back only costs a page read again. CACHE 1
 -- (the default) keeps the numbers in the order they were drawn.

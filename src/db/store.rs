@@ -41,10 +41,15 @@ pub async fn lock_exclusive(txn: &Transaction<'_>) -> Result<()> {
 }
 
 /// The version of what decisions are read from (migration V6): every statement
-/// that writes contacts, suppressions, consents or decisions moves it on.
+/// that writes contacts, suppressions, consents or decisions moves it on. It
+/// is the last number drawn: before the first draw `last_value` is already
+/// the first number, with `is_called` false.
 pub async fn decide_state_version(txn: &Transaction<'_>) -> Result<i64> {
     let stmt = txn
-        .prepare_cached("SELECT last_value FROM decide_state_version")
+        .prepare_cached(
+            "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END \
+             FROM decide_state_version",
+        )
         .await?;
     Ok(txn.query_one(&stmt, &[]).await?.get(0))
 }

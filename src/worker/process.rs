@@ -702,9 +702,12 @@ async fn store_campaigns(
 /// While a page is written, the next one is read and decided on another
 /// connection. Its transaction uses that work only if the decide state's
 /// version (migration V6) is still the one read after this page's writes:
-/// then no statement has changed what the page was read from since, as the
-/// lock kept every other decider out until then. Otherwise the page is read
-/// again under the lock, as if there had been no read-ahead.
+/// then no writer that takes the decide lock has changed what the page was
+/// read from since (the lock kept them out until this page's commit, and
+/// each of their writes moves the version). Otherwise the page is read again
+/// under the lock, as if there had been no read-ahead; and the page after it
+/// is not read ahead, so that steady contact traffic costs at most one wasted
+/// read in two pages.
 async fn audience(ctx: &Ctx, campaign_id: &str) -> Result<()> {
     let mut generation = None;
     let mut after = String::new();
@@ -755,7 +758,7 @@ async fn audience(ctx: &Ctx, campaign_id: &str) -> Result<()> {
         let published = !out.outbox.is_empty();
         // Its own task, so that deciding runs on the other core while this
         // one encodes the page's rows; dropped (aborted) if the write fails.
-        let read_ahead = (!last).then(|| {
+        let read_ahead = (!last && read != "again").then(|| {
             let (ctx, campaign, after) = (ctx.clone(), campaign.clone(), after.clone());
             let (kind, event_id) = (
                 stored.audience_trigger.clone(),
@@ -773,6 +776,7 @@ async fn audience(ctx: &Ctx, campaign_id: &str) -> Result<()> {
         store::write(&txn, &out).await?;
         let version = store::decide_state_version(&txn).await?;
         txn.commit().await?;
+        drop(client);
         if published {
             ctx.outbox_written.notify_one();
         }
@@ -784,7 +788,10 @@ async fn audience(ctx: &Ctx, campaign_id: &str) -> Result<()> {
                     tracing::warn!(error = %e, "fan-out: reading ahead failed");
                     None
                 }
-                Err(e) => std::panic::resume_unwind(e.into_panic()),
+                Err(e) => match e.try_into_panic() {
+                    Ok(panic) => std::panic::resume_unwind(panic),
+                    Err(_cancelled) => None,
+                },
             },
             None => None,
         };
@@ -814,9 +821,11 @@ async fn audience_page(
     trigger: Trigger<'_>,
     after: &str,
 ) -> Result<Page> {
-    // A clock reading per page, as per transaction: contact batches run
-    // between pages, and a page decided as of the fan-out's start would
-    // ignore an objection committed since and publish over its DENY.
+    // A clock reading per page: contact batches run between pages, and a
+    // page decided as of the fan-out's start would ignore an objection
+    // committed since and publish over its DENY. A page read ahead reads the
+    // clock a page's write (tens of ms) before its own transaction; what is
+    // committed in between moves the version and the page is read again.
     let decider = ctx.decider();
     let mut countries: Vec<String> = campaign
         .target_countries
