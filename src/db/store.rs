@@ -677,11 +677,6 @@ impl WriteSet {
     pub fn is_empty(&self) -> bool {
         self.decisions.is_empty() && self.history.is_empty() && self.outbox.is_empty()
     }
-    pub fn clear(&mut self) {
-        self.decisions.clear();
-        self.history.clear();
-        self.outbox.clear();
-    }
 }
 
 /// Writes decisions, history and outbox rows in bulk.
