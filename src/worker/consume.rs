@@ -534,7 +534,6 @@ fn m_record(
         .record(started.elapsed().as_secs_f64());
     metrics::histogram!(m::BATCH_SIZE, "queue" => queue.clone()).record(batch.len() as f64);
     let latency = metrics::histogram!(m::PROCESSING_SECONDS, "queue" => queue.clone());
-    let (mut processed, mut skipped, mut dead) = (0usize, 0usize, 0usize);
     // Counted per batch: a labelled counter costs a key and a registry lookup.
     let mut counts: HashMap<(&'static str, &'static str), u64> = HashMap::new();
     for ((item, p), o) in batch.iter().zip(parsed).zip(outcomes) {
@@ -548,14 +547,15 @@ fn m_record(
                 "dead_lettered",
             ),
         };
-        match outcome {
-            "processed" => processed += 1,
-            "dead_lettered" => dead += 1,
-            _ => skipped += 1,
-        }
         *counts.entry((kind, outcome)).or_default() += 1;
     }
+    let (mut processed, mut skipped, mut dead) = (0, 0, 0);
     for ((kind, outcome), n) in counts {
+        match outcome {
+            "processed" => processed += n,
+            "dead_lettered" => dead += n,
+            _ => skipped += n,
+        }
         metrics::counter!(m::EVENTS, "queue" => queue.clone(), "type" => kind,
             "outcome" => outcome)
         .increment(n);
