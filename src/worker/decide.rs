@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::db::store::{DecisionRow, HistoryRow, OutboxRow, PreviousDecision, WriteSet};
+use crate::engine::eligibility::{self, PreparedCampaign};
 use crate::engine::{self, Classifier, Enrichment, RuleSet};
 use crate::pb::{self, Encoding};
 
@@ -86,19 +87,19 @@ impl Decider<'_> {
     /// - nothing changed: nothing.
     ///
     /// Returns the decision (for audience summaries).
+    ///
+    /// `campaign` is prepared once per transaction or page: preparing it for
+    /// every contact cost more than deciding.
     pub fn decide(
         &self,
         contact: &pb::Contact,
         enrichment: &Enrichment,
-        campaign: &pb::Campaign,
+        campaign: &PreparedCampaign,
         previous: Option<&PreviousDecision>,
         trigger: Trigger<'_>,
         out: &mut WriteSet,
     ) -> pb::EligibilityDecided {
-        let mut d = engine::decide(contact, enrichment, campaign, self.now, self.rules);
-        // The engine leaves these to the caller; make sure of it.
-        d.contact_id.clone_from(&contact.contact_id);
-        d.campaign_id.clone_from(&campaign.campaign_id);
+        let d = eligibility::decide_prepared(contact, enrichment, campaign, self.now, self.rules);
         self.record(d, previous, trigger, out)
     }
 
@@ -106,13 +107,12 @@ impl Decider<'_> {
     pub fn revoke_erased(
         &self,
         contact_id: &str,
-        campaign: &pb::Campaign,
+        campaign: &PreparedCampaign,
         previous: Option<&PreviousDecision>,
         trigger: Trigger<'_>,
         out: &mut WriteSet,
     ) -> pb::EligibilityDecided {
-        let prepared = engine::eligibility::PreparedCampaign::new(campaign, self.rules);
-        let d = engine::eligibility::decide_erased(contact_id, &prepared, self.rules);
+        let d = eligibility::decide_erased(contact_id, campaign, self.rules);
         self.record(d, previous, trigger, out)
     }
 
@@ -371,22 +371,28 @@ pub fn erasure_suppression(at: DateTime<Utc>) -> pb::Suppression {
     }
 }
 
-/// Campaigns decoded once per transaction.
+/// Campaigns decoded and prepared once per transaction.
 #[derive(Debug, Default)]
 pub struct Campaigns {
-    pub list: Vec<pb::Campaign>,
+    pub list: Vec<PreparedCampaign>,
 }
 
 impl Campaigns {
-    pub fn decode(rows: Vec<(String, Vec<u8>)>) -> Result<Self, prost::DecodeError> {
+    pub fn decode(
+        rows: Vec<(String, Vec<u8>)>,
+        rules: &RuleSet,
+    ) -> Result<Self, prost::DecodeError> {
         let list = rows
             .into_iter()
-            .map(|(_, data)| prost::Message::decode(data.as_slice()))
+            .map(|(_, data)| {
+                let c: pb::Campaign = prost::Message::decode(data.as_slice())?;
+                Ok::<_, prost::DecodeError>(PreparedCampaign::new(&c, rules))
+            })
             .collect::<Result<_, _>>()?;
         Ok(Campaigns { list })
     }
 
-    pub fn by_id(&self) -> HashMap<&str, &pb::Campaign> {
+    pub fn by_id(&self) -> HashMap<&str, &PreparedCampaign> {
         self.list
             .iter()
             .map(|c| (c.campaign_id.as_str(), c))
@@ -419,6 +425,10 @@ mod tests {
         }
     }
 
+    fn prepared() -> PreparedCampaign {
+        PreparedCampaign::new(&campaign(), RuleSet::embedded())
+    }
+
     fn campaign() -> pb::Campaign {
         pb::Campaign {
             campaign_id: "cmp-1".into(),
@@ -437,7 +447,7 @@ mod tests {
             kind: "contact.created",
             event_id: Some("e-1"),
         };
-        let got = d.decide(&c, &d.enrich(&c), &campaign(), None, trigger, &mut out);
+        let got = d.decide(&c, &d.enrich(&c), &prepared(), None, trigger, &mut out);
         assert_eq!(out.decisions.len(), 1);
         assert_eq!(out.history.len(), 1);
         assert_eq!(out.outbox.len(), 1);
@@ -473,7 +483,7 @@ mod tests {
             kind: "contact.updated",
             event_id: None,
         };
-        let first = d.decide(&c, &e, &campaign(), None, t, &mut out);
+        let first = d.decide(&c, &e, &prepared(), None, t, &mut out);
         let previous = PreviousDecision {
             decision_id: first.decision_id.clone(),
             fingerprint: fingerprint(&first),
@@ -482,7 +492,7 @@ mod tests {
             valid_until: datetime(first.valid_until),
         };
         let mut again = WriteSet::default();
-        let second = d.decide(&c, &e, &campaign(), Some(&previous), t, &mut again);
+        let second = d.decide(&c, &e, &prepared(), Some(&previous), t, &mut again);
         assert!(again.is_empty(), "{again:?}");
         assert_eq!(second.decision_id, first.decision_id);
 
@@ -492,7 +502,7 @@ mod tests {
             ..previous.clone()
         };
         let mut changed = WriteSet::default();
-        let third = d.decide(&c, &e, &campaign(), Some(&other), t, &mut changed);
+        let third = d.decide(&c, &e, &prepared(), Some(&other), t, &mut changed);
         assert_eq!(changed.outbox.len(), 1);
         assert_eq!(third.supersedes_decision_id, first.decision_id);
         assert_ne!(third.decision_id, first.decision_id);
@@ -503,7 +513,7 @@ mod tests {
             ..previous
         };
         let mut audit = WriteSet::default();
-        d.decide(&c, &e, &campaign(), Some(&digest), t, &mut audit);
+        d.decide(&c, &e, &prepared(), Some(&digest), t, &mut audit);
         assert_eq!(
             (
                 audit.decisions.len(),

@@ -29,7 +29,8 @@ use crate::db::store::{
     self, ConsentWrite, ContactWrite, DueKey, ErasedHash, OrganisationWrite, StoredCampaign,
     SuppressionWrite, WriteSet,
 };
-use crate::engine::{self, Classifier, Enrichment, RuleSet};
+use crate::engine::eligibility::PreparedCampaign;
+use crate::engine::{Classifier, Enrichment, RuleSet};
 use crate::pb::{self, Encoding};
 
 /// The worker's clock (replaceable in tests, so `asOf` is known).
@@ -514,7 +515,8 @@ impl<'a> ContactBatch<'a> {
         decider: &Decider<'_>,
         merged: &Merged<'a>,
     ) -> Result<WriteSet> {
-        let campaigns = Campaigns::decode(store::active_campaigns(txn).await?).map_err(corrupt)?;
+        let campaigns = Campaigns::decode(store::active_campaigns(txn).await?, decider.rules)
+            .map_err(corrupt)?;
         let redecide: Vec<&str> = self
             .slots
             .iter()
@@ -531,7 +533,7 @@ impl<'a> ContactBatch<'a> {
                 kind,
                 event_id: Some(event_id),
             };
-            let prev = |campaign: &pb::Campaign| {
+            let prev = |campaign: &PreparedCampaign| {
                 previous.get(&((*id).to_owned(), campaign.campaign_id.clone()))
             };
             if let Some((contact, enrichment)) = merged.get(id) {
@@ -543,7 +545,7 @@ impl<'a> ContactBatch<'a> {
                     // campaign no longer targets the contact (it moved country,
                     // changed organisation): its standing decision must follow
                     // the contact's data, not keep the old jurisdiction's answer.
-                    if engine::eligibility::targets(campaign, contact) || prev(campaign).is_some() {
+                    if campaign.targets(contact, decider.rules) || prev(campaign).is_some() {
                         decider.decide(
                             contact,
                             enrichment,
@@ -827,6 +829,7 @@ async fn audience_page(
     // clock a page's write (tens of ms) before its own transaction; what is
     // committed in between moves the version and the page is read again.
     let decider = ctx.decider();
+    let prepared = PreparedCampaign::new(campaign, decider.rules);
     let mut countries: Vec<String> = campaign
         .target_countries
         .iter()
@@ -863,7 +866,7 @@ async fn audience_page(
         // The page also holds contacts the campaign no longer targets but
         // decided before: their standing decision follows the campaign's new
         // terms, outside the audience summary.
-        let targeted = engine::eligibility::targets(campaign, &contact);
+        let targeted = prepared.targets(&contact, decider.rules);
         if !targeted && row.previous.is_none() {
             continue;
         }
@@ -871,7 +874,7 @@ async fn audience_page(
         let d = decider.decide(
             &contact,
             &enrichment,
-            campaign,
+            &prepared,
             row.previous.as_ref(),
             trigger,
             &mut page.out,
@@ -921,7 +924,8 @@ pub async fn due(ctx: &Ctx, keys: &[DueKey]) -> Result<usize> {
             .or_default()
             .push(pb::Consent::decode(data.as_slice()).map_err(corrupt)?);
     }
-    let campaigns = Campaigns::decode(store::active_campaigns(&txn).await?).map_err(corrupt)?;
+    let campaigns =
+        Campaigns::decode(store::active_campaigns(&txn).await?, decider.rules).map_err(corrupt)?;
     let by_id = campaigns.by_id();
     let previous = store::previous_decisions(&txn, &ids).await?;
     let mut merged: HashMap<&str, (pb::Contact, Enrichment)> = HashMap::new();
