@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::Utc;
+use futures_util::StreamExt;
 use lapin::{
     Connection,
     options::{BasicConsumeOptions, BasicQosOptions, ConfirmSelectOptions},
@@ -356,6 +357,11 @@ async fn run_session(
     established: &mut bool,
     conn: &Connection,
 ) -> Result<(), WorkerError> {
+    // lapin reports a lost connection here at once. The tasks using it notice
+    // only at their next call on it (a consumer may be in a database
+    // transaction, a relay pass may await confirms): /readyz must not claim a
+    // broker meanwhile, and nothing they still do can reach it.
+    let mut events = conn.events_listener();
     let t = &config.topology;
     let declared = topology::declare(conn, t).await?;
     if !declared.at_least_once {
@@ -452,6 +458,19 @@ async fn run_session(
                     consumers_stop.cancel();
                 }
             }
+            // A channel closed with an error is reported here too; that one
+            // ends through its own task.
+            Some(event) = events.next() => if let lapin::Event::Error(e) = event
+                && !conn.status().connected()
+            {
+                readiness.set_amqp(false);
+                failure.get_or_insert(e.into());
+                // Safe to drop mid-work: an open transaction rolls back, and
+                // what was committed but not acknowledged or not marked
+                // published is redelivered or relayed again, and deduplicated.
+                consumers.abort_all();
+                relay.abort();
+            },
         }
     }
     relay_stop.cancel();
