@@ -41,42 +41,41 @@ impl Decider<'_> {
         engine::enrich(contact, self.classifier, self.rules)
     }
 
-    fn event(&self, event: pb::decision_event::Event) -> (String, Vec<u8>, &'static str) {
-        let id = new_id();
-        let key = event.routing_key();
-        let msg = pb::DecisionEvent {
-            event_id: id.clone(),
-            occurred_at: Some(self.now.into()),
-            event: Some(event),
-        };
-        (id, self.encoding.encode(&msg), key)
-    }
-
+    /// The outbox row of `event`, and the event back (a decision is still
+    /// needed after it is encoded, and cloning it cost more than encoding).
     fn outbox(
         &self,
         aggregate_type: &'static str,
         aggregate_id: &str,
         event: pb::decision_event::Event,
-    ) -> OutboxRow {
-        let (event_id, payload, routing_key) = self.event(event);
-        OutboxRow {
-            event_id,
+    ) -> (OutboxRow, pb::decision_event::Event) {
+        let routing_key = event.routing_key();
+        let msg = pb::DecisionEvent {
+            event_id: new_id(),
+            occurred_at: Some(self.now.into()),
+            event: Some(event),
+        };
+        let payload = self.encoding.encode(&msg);
+        let row = OutboxRow {
+            event_id: msg.event_id,
             aggregate_type,
             aggregate_id: aggregate_id.to_owned(),
             routing_key,
             message_type: pb::type_name::DECISION_EVENT,
             content_type: self.encoding.content_type(),
             payload,
-        }
+        };
+        (row, msg.event.expect("set above"))
     }
 
     /// `contactEnriched` for a newly stored contact version.
     pub fn enriched(&self, contact: &pb::Contact, enrichment: &Enrichment, out: &mut WriteSet) {
-        out.outbox.push(self.outbox(
+        let (row, _) = self.outbox(
             "contact",
             &contact.contact_id,
             pb::decision_event::Event::ContactEnriched(enrichment.to_event(contact)),
-        ));
+        );
+        out.outbox.push(row);
     }
 
     /// Decides one contact x campaign and records what changed:
@@ -176,11 +175,17 @@ impl Decider<'_> {
             metrics::counter!(crate::worker::metrics::DECISIONS_PUBLISHED,
                 "decision" => decision_name(d.decision))
             .increment(1);
-            out.outbox.push(self.outbox(
+            let contact_id = d.contact_id.clone();
+            let (row, sent) = self.outbox(
                 "contact",
-                &d.contact_id,
-                pb::decision_event::Event::EligibilityDecided(d.clone()),
-            ));
+                &contact_id,
+                pb::decision_event::Event::EligibilityDecided(d),
+            );
+            out.outbox.push(row);
+            let pb::decision_event::Event::EligibilityDecided(sent) = sent else {
+                unreachable!("the event passed in");
+            };
+            return sent;
         }
         d
     }
@@ -196,11 +201,12 @@ impl Decider<'_> {
             by_reason: summary.by_reason.into_iter().collect(),
             by_jurisdiction: summary.by_jurisdiction.into_iter().collect(),
         };
-        out.outbox.push(self.outbox(
+        let (row, _) = self.outbox(
             "campaign",
             &campaign_id,
             pb::decision_event::Event::CampaignAudienceEvaluated(event),
-        ));
+        );
+        out.outbox.push(row);
     }
 }
 
