@@ -15,6 +15,7 @@ use lapin::{
 };
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 
 use super::WorkerError;
 use super::decode::{self, CampaignInbound, ContactInbound, Poison, PoisonKind};
@@ -118,7 +119,9 @@ enum Processed {
     Abandoned(Vec<Item>),
 }
 
-type InFlight = tokio::task::JoinHandle<Processed>;
+/// Aborted when dropped: a consumer dropped mid-batch (its connection lost)
+/// takes its batch along, and the batch's transaction rolls back.
+type InFlight = AbortOnDropHandle<Processed>;
 
 /// What the consumer waits for between batches.
 enum Next {
@@ -204,10 +207,10 @@ impl QueueConsumer {
                     d = stream.next() => batch.push(self.item(d)?),
                 }
             }
-            let next = tokio::spawn({
+            let next = AbortOnDropHandle::new(tokio::spawn({
                 let (this, stop) = (self.clone(), stop.clone());
                 async move { this.process_batch(batch, &stop).await }
-            });
+            }));
             if let Some(previous) = inflight.replace(next)
                 && let Handled::Abandoned = self.finish(previous).await?
             {

@@ -338,6 +338,29 @@ pub fn normalise_country(country: &str) -> String {
     if c == "UK" { "GB".to_owned() } else { c }
 }
 
+/// The stored country codes (see [`countries`]) a fan-out reads for these
+/// target countries. Never narrower than the engine's targeting, which reads
+/// a code through the rule set's aliases: each target as spelt, normalised
+/// and canonical, and every alias of its canonical code.
+pub fn prefilter_countries(targets: &[String], rules: &RuleSet) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in targets {
+        let normalised = normalise_country(t);
+        let canonical = rules.canonical_country(&normalised).to_owned();
+        out.extend(
+            rules
+                .aliases
+                .iter()
+                .filter(|(_, to)| **to == canonical)
+                .map(|(from, _)| from.clone()),
+        );
+        out.extend([t.clone(), normalised, canonical]);
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// The contact's own country and its organisation's, normalised.
 pub fn countries(contact: &pb::Contact) -> (String, String) {
     (
@@ -588,6 +611,27 @@ mod tests {
         assert_ne!(a, erasure_hash("p", "contact_id", "x@y.nl"));
         assert_eq!(normalise_email(" Jan@Acme.NL "), "jan@acme.nl");
         assert_eq!(normalise_country(" uk"), "GB");
+    }
+
+    #[test]
+    fn the_fan_out_pre_filter_reads_every_alias_of_a_target() {
+        let text = RuleSet::embedded_text().replace(
+            "aliases = { UK = \"GB\" }",
+            "aliases = { UK = \"GB\", EL = \"GR\" }",
+        );
+        let rules = RuleSet::from_toml(&text).unwrap();
+        assert_eq!(rules.canonical_country("EL"), "GR", "the alias is in");
+        // A contact stored as EL is targeted by a campaign for GR, and the
+        // other way round: the pre-filter must read both.
+        assert_eq!(
+            prefilter_countries(&["gr".into()], &rules),
+            ["EL", "GR", "gr"]
+        );
+        assert_eq!(prefilter_countries(&["EL".into()], &rules), ["EL", "GR"]);
+        assert_eq!(
+            prefilter_countries(&["uk".into()], RuleSet::embedded()),
+            ["GB", "UK", "uk"]
+        );
     }
 
     #[test]

@@ -357,10 +357,9 @@ async fn run_session(
     established: &mut bool,
     conn: &Connection,
 ) -> Result<(), WorkerError> {
-    // lapin reports a lost connection here at once. The tasks using it notice
-    // only at their next call on it (a consumer may be in a database
-    // transaction, a relay pass may await confirms): /readyz must not claim a
-    // broker meanwhile, and nothing they still do can reach it.
+    // lapin reports a lost connection here at once. The consumers notice only
+    // at their next call on it, after the batch in flight: /readyz must not
+    // claim a broker meanwhile, and nothing they still do can reach it.
     let mut events = conn.events_listener();
     let t = &config.topology;
     let declared = topology::declare(conn, t).await?;
@@ -465,11 +464,13 @@ async fn run_session(
             {
                 readiness.set_amqp(false);
                 failure.get_or_insert(e.into());
-                // Safe to drop mid-work: an open transaction rolls back, and
-                // what was committed but not acknowledged or not marked
-                // published is redelivered or relayed again, and deduplicated.
+                // A consumer's batch (a whole fan-out, say) would otherwise run
+                // to its end before its ack fails. Dropped, its transaction
+                // rolls back; what committed unacknowledged is redelivered and
+                // found in the inbox. The relay is left alone: lapin fails its
+                // pending confirms at once, and a pass marking what the broker
+                // confirmed had better commit.
                 consumers.abort_all();
-                relay.abort();
             },
         }
     }

@@ -20,7 +20,7 @@ use tokio_util::task::AbortOnDropHandle;
 
 use super::decide::{
     self, AudienceSummary, Campaigns, Decider, Trigger, erasure_hash, erasure_suppression, merge,
-    normalise_country, normalise_email, strip_names,
+    normalise_country, normalise_email, prefilter_countries, strip_names,
 };
 use super::decode::{self, CampaignInbound, ContactInbound};
 use super::metrics as m;
@@ -830,14 +830,7 @@ async fn audience_page(
     // committed in between moves the version and the page is read again.
     let decider = ctx.decider();
     let prepared = PreparedCampaign::new(campaign, decider.rules);
-    let mut countries: Vec<String> = campaign
-        .target_countries
-        .iter()
-        .map(|c| normalise_country(c))
-        .collect();
-    // Keep the raw spellings too: the pre-filter must never be narrower
-    // than the engine's own targeting.
-    countries.extend(campaign.target_countries.iter().cloned());
+    let countries = prefilter_countries(&campaign.target_countries, decider.rules);
     let rows = store::audience_page(
         client,
         &campaign.campaign_id,
