@@ -10,7 +10,8 @@ use std::time::Duration;
 use crate::checks::*;
 use crate::harness::*;
 use crate::proxy::Proxy;
-use crate::workload::{Mix, small_batch_stage};
+use crate::workload::{Mix, campaign, campaign_msg, small_batch_stage, stream};
+use dmumatch::pb;
 
 const LONG: Duration = Duration::from_secs(240);
 
@@ -156,6 +157,84 @@ async fn a_broker_out_of_reach_is_waited_out_with_backoff() {
     assert_exactly_once(&db, &stage, &sent).await;
     let wire = stage.take_wire().await;
     assert_wire(&db, &wire).await;
+    assert_eq!(w.terminate().code(), Some(0));
+    stage.cleanup().await;
+}
+
+/// A fan-out is one delivery that can run for minutes. When the connection
+/// is lost it stops at once (the page in flight rolls back) instead of
+/// running on for a delivery it can no longer acknowledge; after the
+/// reconnect its redelivery decides the whole audience.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fan_out_stops_when_the_connection_is_lost_and_finishes_after() {
+    const CONTACTS: i64 = 3000;
+    let proxy = Proxy::start("127.0.0.1:5672".parse().unwrap(), None).await;
+    let mut stage = Stage::new().await;
+    let t = stage.config.topology.clone();
+    let contacts: Vec<Msg> = stream(
+        &t,
+        &Mix {
+            contacts: CONTACTS as usize,
+            changes: false,
+            tag: "fo",
+        },
+    )
+    .into_iter()
+    .filter(|m| m.exchange == t.crm_exchange)
+    .collect();
+    stage.publish(&contacts).await;
+    let db = stage.db().await;
+    let url = format!("amqp://guest:guest@{}/%2f", proxy.addr);
+    // Pages of five: hundreds of page transactions, so the cut lands mid-way.
+    let mut w = stage.spawn(
+        "worker",
+        &[("AMQP_URL", &url), ("DMUMATCH_FANOUT_PAGE", "5")],
+    );
+    w.wait_ready(Duration::from_secs(60)).await;
+    stage
+        .wait_count(&db, "SELECT count(*) FROM inbox", CONTACTS, LONG)
+        .await;
+
+    let planned = pb::campaign_event::Event::CampaignPlanned(pb::CampaignPlanned {
+        campaign: Some(campaign("cmp-f", 1, &[])),
+    });
+    stage.publish(&[campaign_msg(&t, planned)]).await;
+    let decided = "SELECT count(*) FROM decisions WHERE campaign_id = 'cmp-f'";
+    let deadline = tokio::time::Instant::now() + LONG;
+    while count(&db, decided).await < 50 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    proxy.cut();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !w.get("/readyz").await.1.contains("amqp=false") {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/readyz never said amqp=false"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A page that was committing at the cut may still land.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let at_cut = count(&db, decided).await;
+    assert!(at_cut < CONTACTS, "the fan-out ended before the cut");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let later = count(&db, decided).await;
+    eprintln!("decided at the cut: {at_cut} of {CONTACTS}; two seconds later: {later}");
+    assert_eq!(later, at_cut, "the fan-out ran on without its connection");
+
+    proxy.restore();
+    w.wait_ready(Duration::from_secs(60)).await;
+    stage.wait_count(&db, decided, CONTACTS, LONG).await;
+    stage
+        .wait_count(
+            &db,
+            "SELECT count(*) FROM campaigns WHERE campaign_id = 'cmp-f' AND NOT audience_pending",
+            1,
+            LONG,
+        )
+        .await;
     assert_eq!(w.terminate().code(), Some(0));
     stage.cleanup().await;
 }

@@ -106,7 +106,7 @@ fn contact_msg(t: &Topology, event: pb::contact_event::Event, enc: Encoding) -> 
     }
 }
 
-fn campaign_msg(t: &Topology, event: pb::campaign_event::Event) -> Msg {
+pub fn campaign_msg(t: &Topology, event: pb::campaign_event::Event) -> Msg {
     let key = event.routing_key().to_owned();
     let e = pb::CampaignEvent {
         event_id: uuid::Uuid::new_v4().to_string(),
