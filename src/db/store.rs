@@ -947,7 +947,7 @@ pub async fn audience_page<C: GenericClient>(
                AND (d.decision_id IS NOT NULL \
                     OR ((cardinality($2::text[]) = 0 OR c.country = ANY($2) \
                          OR c.org_country = ANY($2) OR (c.country = '' AND c.org_country = '')) \
-                        AND (cardinality($3::text[]) = 0 OR c.organisation_id = ANY($3)))) \
+                        AND (cardinality($3::text[]) = 0 OR btrim(c.organisation_id) = ANY($3)))) \
              ORDER BY c.contact_id LIMIT $5",
         )
         .await?;

@@ -89,6 +89,17 @@ impl PreparedCampaign {
         }
     }
 
+    /// Target countries as the engine reads them: canonical codes; empty =
+    /// every country.
+    pub fn target_countries(&self) -> &[String] {
+        &self.target_countries
+    }
+
+    /// Target organisation ids, trimmed; empty = every organisation.
+    pub fn target_organisations(&self) -> &[String] {
+        &self.target_organisations
+    }
+
     /// Whether the campaign's targeting (countries, organisations) includes the contact.
     pub fn targets(&self, contact: &pb::Contact, rules: &RuleSet) -> bool {
         if !self.target_countries.is_empty() {

@@ -338,23 +338,20 @@ pub fn normalise_country(country: &str) -> String {
     if c == "UK" { "GB".to_owned() } else { c }
 }
 
-/// The stored country codes (see [`countries`]) a fan-out reads for these
-/// target countries. Never narrower than the engine's targeting, which reads
-/// a code through the rule set's aliases: each target as spelt, normalised
-/// and canonical, and every alias of its canonical code.
-pub fn prefilter_countries(targets: &[String], rules: &RuleSet) -> Vec<String> {
+/// The stored country codes (see [`countries`]) a fan-out reads for a
+/// campaign; empty = every country. Never narrower than the engine's
+/// targeting, which reads a code through the rule set's aliases: each
+/// canonical target and every code that is an alias of it.
+pub fn prefilter_countries(campaign: &PreparedCampaign, rules: &RuleSet) -> Vec<String> {
     let mut out = Vec::new();
-    for t in targets {
-        let normalised = normalise_country(t);
-        let canonical = rules.canonical_country(&normalised).to_owned();
-        out.extend(
-            rules
-                .aliases
-                .iter()
-                .filter(|(_, to)| **to == canonical)
-                .map(|(from, _)| from.clone()),
-        );
-        out.extend([t.clone(), normalised, canonical]);
+    for target in campaign.target_countries() {
+        out.push(target.clone());
+        for (from, to) in &rules.aliases {
+            if to == target {
+                out.push(from.clone());
+                out.push(normalise_country(from));
+            }
+        }
     }
     out.sort_unstable();
     out.dedup();
@@ -621,17 +618,20 @@ mod tests {
         );
         let rules = RuleSet::from_toml(&text).unwrap();
         assert_eq!(rules.canonical_country("EL"), "GR", "the alias is in");
+        let prefilter = |targets: &[&str], rules: &RuleSet| {
+            let c = pb::Campaign {
+                target_countries: targets.iter().map(|t| (*t).to_owned()).collect(),
+                ..campaign()
+            };
+            prefilter_countries(&PreparedCampaign::new(&c, rules), rules)
+        };
         // A contact stored as EL is targeted by a campaign for GR, and the
         // other way round: the pre-filter must read both.
-        assert_eq!(
-            prefilter_countries(&["gr".into()], &rules),
-            ["EL", "GR", "gr"]
-        );
-        assert_eq!(prefilter_countries(&["EL".into()], &rules), ["EL", "GR"]);
-        assert_eq!(
-            prefilter_countries(&["uk".into()], RuleSet::embedded()),
-            ["GB", "UK", "uk"]
-        );
+        assert_eq!(prefilter(&["gr"], &rules), ["EL", "GR"]);
+        assert_eq!(prefilter(&[" EL "], &rules), ["EL", "GR"]);
+        assert_eq!(prefilter(&["uk"], RuleSet::embedded()), ["GB", "UK"]);
+        // Blank entries target nothing in particular, so no filter at all.
+        assert!(prefilter(&[" ", ""], RuleSet::embedded()).is_empty());
     }
 
     #[test]

@@ -830,12 +830,14 @@ async fn audience_page(
     // committed in between moves the version and the page is read again.
     let decider = ctx.decider();
     let prepared = PreparedCampaign::new(campaign, decider.rules);
-    let countries = prefilter_countries(&campaign.target_countries, decider.rules);
+    // The engine's own reading of the targets (trimmed, aliases, blanks
+    // dropped): the pre-filter must never be narrower than its targeting.
+    let countries = prefilter_countries(&prepared, decider.rules);
     let rows = store::audience_page(
         client,
         &campaign.campaign_id,
         &countries,
-        &campaign.target_organisation_ids,
+        prepared.target_organisations(),
         after,
         i64::try_from(ctx.fanout_page).unwrap_or(i64::MAX),
     )

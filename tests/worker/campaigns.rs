@@ -454,3 +454,41 @@ async fn objections_during_a_fan_out_of_many_pages_all_win() {
     assert!(pages("ahead") > 0.0, "no page was read ahead");
     app.cleanup().await;
 }
+
+/// The fan-out's SQL pre-filter reads the targets as the engine does: a blank
+/// country targets every country, and organisation ids match trimmed on
+/// both sides. (It read them raw: this campaign decided nobody.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fan_out_reads_targets_as_the_engine_does() {
+    let mut app = spawn_app().await;
+    for (id, org, country) in [
+        ("c-1", "o-1", "NL"),
+        ("c-2", "o-2 ", "DE"),
+        ("c-3", "o-3", "NL"),
+    ] {
+        let mut c = contact(id, 1);
+        c.country = country.into();
+        if let Some(o) = c.organisation.as_mut() {
+            o.organisation_id = org.into();
+            o.country = country.into();
+        }
+        app.publish_contact(&created(c), Encoding::Protobuf).await;
+    }
+    app.recv_n(3, WAIT).await;
+    let mut k = campaign("cmp-t", 1);
+    k.target_countries = vec![" ".into()];
+    k.target_organisation_ids = vec![" o-1".into(), "o-2".into(), String::new()];
+    app.publish_campaign(&planned(k), Encoding::Protobuf).await;
+    let got = app.recv_n(3, WAIT).await;
+    let mut decided: Vec<&str> = got
+        .iter()
+        .filter_map(Received::decided)
+        .map(|d| d.contact_id.as_str())
+        .collect();
+    decided.sort_unstable();
+    assert_eq!(decided, ["c-1", "c-2"]);
+    let summary = got.iter().find_map(Received::summary).expect("a summary");
+    assert_eq!(summary.total, 2);
+    assert!(app.quiet(Duration::from_millis(500)).await.is_empty());
+    app.cleanup().await;
+}
