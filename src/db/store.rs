@@ -1091,7 +1091,8 @@ pub async fn outbox_mark_published(txn: &Transaction<'_>, ids: &[i64]) -> Result
 }
 
 /// Rows the broker did not take: retried after a delay that doubles with
-/// each attempt (1 s up to 5 min).
+/// each attempt (1 s up to 5 min), from now: the clock, not the start of the
+/// pass's transaction, which waited up to the confirm timeout.
 pub async fn outbox_retry_later(txn: &Transaction<'_>, ids: &[i64]) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
@@ -1099,7 +1100,8 @@ pub async fn outbox_retry_later(txn: &Transaction<'_>, ids: &[i64]) -> Result<()
     let stmt = txn
         .prepare_cached(
             "UPDATE outbox_pending SET attempts = attempts + 1, \
-                 retry_at = now() + make_interval(secs => least(300, power(2, attempts))) \
+                 retry_at = clock_timestamp() \
+                     + make_interval(secs => least(300, power(2, attempts))) \
              WHERE id = ANY($1)",
         )
         .await?;

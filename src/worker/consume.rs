@@ -155,6 +155,7 @@ impl QueueConsumer {
             this.drain(&mut stream).await;
         }
         let _ = this.channel.close(200, "bye".into()).await;
+        let _ = this.dlq_channel.close(200, "bye".into()).await;
         result
     }
 
@@ -496,7 +497,10 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     format!("processing panicked: {text}")
 }
 
-/// The original properties, persistent, with the reason headers added.
+/// The original properties, persistent, with the reason headers added and
+/// without `expiration`: a per-message TTL would expire the copy in the DLQ
+/// after the original was acknowledged (RabbitMQ's own dead-lettering drops
+/// it too). Its value goes into `x-original-expiration`.
 pub fn dead_letter_properties(d: &Delivery, p: &Poison) -> BasicProperties {
     let mut headers = d.properties.headers().clone().unwrap_or_default();
     let mut put = |k: &str, v: &str| {
@@ -506,10 +510,35 @@ pub fn dead_letter_properties(d: &Delivery, p: &Poison) -> BasicProperties {
     put("x-dmumatch-error-kind", p.kind.as_str());
     put("x-original-exchange", d.exchange.as_str());
     put("x-original-routing-key", d.routing_key.as_str());
-    d.properties
-        .clone()
+    if let Some(expiration) = d.properties.expiration() {
+        put("x-original-expiration", expiration.as_str());
+    }
+    // Every property but `expiration` (lapin has no way to unset one).
+    let o = &d.properties;
+    let mut out = BasicProperties::default()
         .with_headers(headers)
-        .with_delivery_mode(2)
+        .with_delivery_mode(2);
+    macro_rules! keep {
+        ($($get:ident => $with:ident),* $(,)?) => {
+            $(if let Some(v) = o.$get() {
+                out = out.$with(v.clone());
+            })*
+        };
+    }
+    keep!(
+        content_type => with_content_type,
+        content_encoding => with_content_encoding,
+        priority => with_priority,
+        correlation_id => with_correlation_id,
+        reply_to => with_reply_to,
+        message_id => with_message_id,
+        timestamp => with_timestamp,
+        kind => with_type,
+        user_id => with_user_id,
+        app_id => with_app_id,
+        cluster_id => with_cluster_id,
+    );
+    out
 }
 
 /// `nack(multiple, requeue)` up to this delivery: everything not acknowledged

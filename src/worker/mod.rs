@@ -35,6 +35,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 
 use crate::amqp::{self, AmqpError, topology};
 use crate::config::WorkerConfig;
@@ -47,7 +48,7 @@ use relay::Relay;
 use sweep::Sweeper;
 
 /// Outbox relay passes in flight at once (each on its own confirm channel
-/// and connection): one commits while the next publishes.
+/// and database connection): one commits while the next publishes.
 const RELAY_PASSES: usize = 2;
 
 /// Why a worker task stopped.
@@ -322,12 +323,17 @@ async fn supervise(
     }
 }
 
-/// The name the broker shows for our connection: which deployment (queue
-/// prefix), which host and process, so an operator (or a test) can find it.
+/// The name the broker shows for our consuming connection: which deployment
+/// (queue prefix), which host and process, so an operator (or a test) can
+/// find it. The publishing connection is named `dmumatch-publisher …`.
 pub fn connection_name(config: &WorkerConfig) -> String {
+    connection_name_as("dmumatch-worker", config)
+}
+
+fn connection_name_as(role: &str, config: &WorkerConfig) -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_default();
     format!(
-        "dmumatch-worker {} {host}:{}",
+        "{role} {} {host}:{}",
         config.topology.queue_prefix,
         std::process::id()
     )
@@ -343,8 +349,27 @@ async fn session(
     established: &mut bool,
 ) -> Result<(), WorkerError> {
     let c = &config.connections;
-    let conn = amqp::connect(&c.amqp_url, c.ca_file.as_deref(), &connection_name(config)).await?;
-    let result = run_session(config, ctx, readiness, stop, established, &conn).await;
+    let ca = c.ca_file.as_deref();
+    let conn = amqp::connect(&c.amqp_url, ca, &connection_name(config)).await?;
+    // Publishing on a connection of its own: under a resource alarm RabbitMQ
+    // stops reading from connections that publish, and acknowledgements on
+    // the same connection would stall with them, so the queues could not
+    // drain.
+    let publisher = match amqp::connect(
+        &c.amqp_url,
+        ca,
+        &connection_name_as("dmumatch-publisher", config),
+    )
+    .await
+    {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = conn.close(200, "bye".into()).await;
+            return Err(e.into());
+        }
+    };
+    let result = run_session(config, ctx, readiness, stop, established, &conn, &publisher).await;
+    let _ = publisher.close(200, "bye".into()).await;
     let _ = conn.close(200, "bye".into()).await;
     result
 }
@@ -356,24 +381,29 @@ async fn run_session(
     stop: &CancellationToken,
     established: &mut bool,
     conn: &Connection,
+    publisher: &Connection,
 ) -> Result<(), WorkerError> {
     // lapin reports a lost connection here at once. The consumers notice only
     // at their next call on it, after the batch in flight: /readyz must not
     // claim a broker meanwhile, and nothing they still do can reach it.
-    let mut events = conn.events_listener();
+    let mut events =
+        futures_util::stream::select(conn.events_listener(), publisher.events_listener());
     let t = &config.topology;
     let declared = topology::declare(conn, t).await?;
     if !declared.at_least_once {
         tracing::warn!("dead-lettering is at-most-once on at least one input queue");
     }
-    let dlq_channel = conn.create_channel().await?;
-    dlq_channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await?;
 
     let consumers_stop = stop.child_token();
     let mut consumers = JoinSet::new();
     for q in topology::input_queues(t) {
+        // A confirm channel of its own: lapin numbers a publish and queues its
+        // frames under separate locks, so two consumers dead-lettering at once
+        // on one channel could each be handed the other's confirm.
+        let dlq_channel = publisher.create_channel().await?;
+        dlq_channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
         let channel = conn.create_channel().await?;
         channel
             .basic_qos(config.prefetch, BasicQosOptions::default())
@@ -398,7 +428,7 @@ async fn run_session(
             dead_letter_exchange: t.dead_letter_exchange(),
             channel,
             consumer_tag: tag,
-            dlq_channel: dlq_channel.clone(),
+            dlq_channel,
             ctx: ctx.clone(),
             readiness: readiness.clone(),
             batch_size: config.batch_size,
@@ -411,7 +441,7 @@ async fn run_session(
 
     let mut relay_channels = Vec::with_capacity(RELAY_PASSES);
     for _ in 0..RELAY_PASSES {
-        let channel = conn.create_channel().await?;
+        let channel = publisher.create_channel().await?;
         channel
             .confirm_select(ConfirmSelectOptions::default())
             .await?;
@@ -419,7 +449,9 @@ async fn run_session(
     }
     // The relay stops after the consumers, so its last pass sees their last batch.
     let relay_stop = CancellationToken::new();
-    let mut relay = tokio::spawn(
+    // Aborted if this session is dropped (the shutdown deadline passed):
+    // a detached relay would hold the connection open and run on.
+    let mut relay = AbortOnDropHandle::new(tokio::spawn(
         Relay {
             ctx: ctx.clone(),
             channels: relay_channels,
@@ -431,7 +463,7 @@ async fn run_session(
             readiness: readiness.clone(),
         }
         .run(relay_stop.clone()),
-    );
+    ));
     readiness.set_amqp(true);
     *established = true;
     tracing::info!("AMQP session established");
@@ -460,16 +492,15 @@ async fn run_session(
             // A channel closed with an error is reported here too; that one
             // ends through its own task.
             Some(event) = events.next() => if let lapin::Event::Error(e) = event
-                && !conn.status().connected()
+                && !(conn.status().connected() && publisher.status().connected())
             {
                 readiness.set_amqp(false);
                 failure.get_or_insert(e.into());
                 // A consumer's batch (a whole fan-out, say) would otherwise run
                 // to its end before its ack fails. Dropped, its transaction
                 // rolls back; what committed unacknowledged is redelivered and
-                // found in the inbox. The relay is left alone: lapin fails its
-                // pending confirms at once, and a pass marking what the broker
-                // confirmed had better commit.
+                // found in the inbox. The relay ends by itself: lapin fails
+                // its pending confirms at once.
                 consumers.abort_all();
             },
         }
@@ -478,7 +509,6 @@ async fn run_session(
     if !relay_done && let Err(e) = flatten(relay.await) {
         failure.get_or_insert(e);
     }
-    let _ = dlq_channel.close(200, "bye".into()).await;
     match failure {
         Some(e) => Err(e),
         None if stop.is_cancelled() => Ok(()),

@@ -58,13 +58,15 @@ async fn the_broker_closing_the_worker_connection_loses_nothing() {
     let mut w = stage.spawn("worker", &[]);
     w.wait_ready(Duration::from_secs(60)).await;
     let (seen_down, watcher) = watch_readiness(w.http().await);
-    let name = format!("dmumatch-worker {} ", stage.prefix);
     let mut closed = 0;
     for _ in 0..3 {
         w.wait_ready(LONG).await;
         if count(&db, "SELECT count(*) FROM inbox").await >= sent.len() as i64 {
             break;
         }
+        // The consuming connection, then the publishing one, in turn.
+        let role = ["dmumatch-worker", "dmumatch-publisher"][closed as usize % 2];
+        let name = format!("{role} {} ", stage.prefix);
         let ids = connections_named(&name);
         assert_eq!(ids.len(), 1, "one connection named {name:?}: {ids:?}");
         run(

@@ -257,6 +257,18 @@ impl TestApp {
         if let Some(ct) = content_type {
             props = props.with_content_type(ct.into());
         }
+        self.publish_raw_with(exchange, routing_key, props, body)
+            .await;
+    }
+
+    /// Publishes raw bytes with these properties, with confirms.
+    pub async fn publish_raw_with(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        props: BasicProperties,
+        body: &[u8],
+    ) {
         let confirm = self
             .publisher
             .basic_publish(

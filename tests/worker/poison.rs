@@ -213,3 +213,40 @@ async fn a_message_the_database_rejects_is_isolated_from_its_batch() {
     );
     app.cleanup().await;
 }
+
+/// A per-message TTL is not carried into the DLQ: the copy would expire
+/// there after the original was acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_letter_does_not_expire_with_its_original() {
+    let app = spawn_app().await;
+    let crm = app.config.topology.crm_exchange.clone();
+    let props = lapin::BasicProperties::default()
+        .with_delivery_mode(2)
+        .with_content_type("text/plain".into())
+        .with_message_id("m-ttl".into())
+        .with_expiration("60000".into());
+    app.publish_raw_with(&crm, "contact.created", props, b"hello")
+        .await;
+    let dlq = dmumatch::config::Topology::dead_letter_queue(&app.contacts_queue());
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while app.queue_len(&dlq).await < 1 {
+        assert!(tokio::time::Instant::now() < deadline, "{dlq} empty");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let letters = app.drain_queue(&dlq).await;
+    assert_eq!(letters.len(), 1);
+    let p = &letters[0].delivery.properties;
+    assert_eq!(p.expiration(), &None);
+    assert_eq!(header(p, "x-original-expiration").as_deref(), Some("60000"));
+    assert_eq!(
+        header(p, "x-dmumatch-error-kind").as_deref(),
+        Some("content_type")
+    );
+    // Every other property is kept.
+    assert_eq!(p.message_id().as_ref().map(|m| m.as_str()), Some("m-ttl"));
+    assert_eq!(
+        p.content_type().as_ref().map(|c| c.as_str()),
+        Some("text/plain")
+    );
+    app.cleanup().await;
+}
