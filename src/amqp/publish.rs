@@ -55,9 +55,10 @@ fn classify(c: Confirmation) -> Confirm {
     }
 }
 
-/// Publishes every message on a confirm-mode channel, then waits up to
-/// `timeout` for all confirms. Results are in input order. A channel error
-/// is returned as such: the caller rebuilds the channel.
+/// Publishes every message on a confirm-mode channel and waits for their
+/// confirms, all within `timeout`. Results are in input order; what did not
+/// make it in time is `Timeout`. A channel error is returned as such: the
+/// caller rebuilds the channel.
 pub async fn publish_confirmed(
     channel: &Channel,
     messages: Vec<Outgoing<'_>>,
@@ -87,20 +88,20 @@ pub async fn publish_confirmed(
             (i, sent)
         })
         .collect();
-    let pending = FuturesUnordered::new();
-    while let Some((i, sent)) = sends.next().await {
-        let confirm = sent?;
-        pending.push(async move { (i, confirm.await) });
-    }
-    let collect = async {
-        let mut pending = pending;
+    let run = async {
+        let mut pending = FuturesUnordered::new();
+        while let Some((i, sent)) = sends.next().await {
+            let confirm = sent?;
+            pending.push(async move { (i, confirm.await) });
+        }
         while let Some((i, confirm)) = pending.next().await {
             results[i] = classify(confirm?);
         }
         Ok::<(), lapin::Error>(())
     };
-    // Confirms have hung in lapin's history: never wait without a deadline.
-    match tokio::time::timeout(timeout, collect).await {
+    // Never wait without a deadline: confirms have hung in lapin's history,
+    // and a connection the broker blocks (a resource alarm) takes no frames.
+    match tokio::time::timeout(timeout, run).await {
         Ok(result) => result?,
         Err(_elapsed) => {}
     }

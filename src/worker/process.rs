@@ -692,6 +692,10 @@ async fn store_campaigns(
     Ok(outcomes)
 }
 
+/// How old a page read ahead may be when its transaction uses it (about
+/// ten pages' writes): the decide state's version does not see time pass.
+const READ_AHEAD_MAX_AGE: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
+
 /// Decides a campaign for every contact it targets, one page of contacts per
 /// transaction, so that the relay publishes the first decisions while the
 /// rest are decided; the last page adds the audience summary and clears the
@@ -740,8 +744,12 @@ async fn audience(ctx: &Ctx, campaign_id: &str) -> Result<()> {
             event_id: stored.audience_event_id.as_deref(),
         };
         let version = store::decide_state_version(&txn).await?;
+        // The version tells changes of state apart, not the passing of time:
+        // a page decided too long ago (this transaction waited for the pool
+        // or the lock) could miss a consent or a suppression that ran out.
+        let fresh = |p: &Page| (ctx.clock)() - p.as_of <= READ_AHEAD_MAX_AGE;
         let (read, page) = match ahead.take() {
-            Some((current_at, page)) if current_at == version => ("ahead", page),
+            Some((current_at, page)) if current_at == version && fresh(&page) => ("ahead", page),
             stale => (
                 if stale.is_some() { "again" } else { "locked" },
                 audience_page(ctx, &txn, &campaign, trigger, &after).await?,
@@ -806,6 +814,8 @@ async fn audience(ctx: &Ctx, campaign_id: &str) -> Result<()> {
 
 /// A page of a fan-out, decided and not yet written.
 struct Page {
+    /// The clock reading it was decided at.
+    as_of: DateTime<Utc>,
     out: WriteSet,
     /// The decisions of the contacts the campaign targets.
     summary: AudienceSummary,
@@ -844,6 +854,7 @@ async fn audience_page(
     .await?;
     futures_util::pin_mut!(rows);
     let mut page = Page {
+        as_of: decider.now,
         out: WriteSet::default(),
         summary: AudienceSummary::new(&campaign.campaign_id),
         read: 0,
