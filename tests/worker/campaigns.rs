@@ -437,13 +437,7 @@ async fn objections_during_a_fan_out_of_many_pages_all_win() {
     }
     // nextest runs each test in a process of its own: these counters are this test's.
     let metrics = app.metrics().await;
-    let pages = |read: &str| {
-        metrics
-            .lines()
-            .find(|l| l.starts_with(&format!("dmumatch_fanout_pages_total{{read=\"{read}\"}}")))
-            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
+    let pages = |read: &str| fanout_pages(&metrics, read);
     eprintln!(
         "fan-out pages: locked {}, ahead {}, again {}",
         pages("locked"),
@@ -490,5 +484,56 @@ async fn a_fan_out_reads_targets_as_the_engine_does() {
     let summary = got.iter().find_map(Received::summary).expect("a summary");
     assert_eq!(summary.total, 2);
     assert!(app.quiet(Duration::from_millis(500)).await.is_empty());
+    app.cleanup().await;
+}
+
+/// `dmumatch_fanout_pages_total{read}` in a metrics text.
+fn fanout_pages(metrics: &str, read: &str) -> f64 {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(&format!("dmumatch_fanout_pages_total{{read=\"{read}\"}}")))
+        .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .unwrap_or(0.0)
+}
+
+/// A page read ahead is used only while it is fresh: the decide state's
+/// version sees changes, not time. With a clock that jumps ahead between
+/// pages, pages are read again under the lock (nothing else writes, so the
+/// version alone would have let every read-ahead through).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_read_ahead_too_long_ago_is_read_again() {
+    const N: usize = 60;
+    let mut app = spawn_app_with(|s| s.config.fanout_page = 5).await;
+    for i in 0..N {
+        app.publish_contact(
+            &created(contact(&format!("c-{i:03}"), 1)),
+            Encoding::Protobuf,
+        )
+        .await;
+    }
+    app.recv_n(N, WAIT).await;
+    // Two seconds of the worker's clock per millisecond.
+    let ticker = tokio::spawn({
+        let clock = app.clock.clone();
+        async move {
+            loop {
+                *clock.lock().unwrap() += chrono::TimeDelta::seconds(2);
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+    });
+    app.publish_campaign(&planned(campaign("cmp-1", 1)), Encoding::Protobuf)
+        .await;
+    let got = app.recv_n(N + 1, WAIT).await;
+    ticker.abort();
+    assert_eq!(got.iter().filter_map(Received::decided).count(), N);
+    assert_eq!(got.iter().filter_map(Received::summary).count(), 1);
+    let metrics = app.metrics().await;
+    let (ahead, again) = (
+        fanout_pages(&metrics, "ahead"),
+        fanout_pages(&metrics, "again"),
+    );
+    eprintln!("fan-out pages with a fast clock: ahead {ahead}, again {again}");
+    assert!(again > 0.0, "a page decided seconds ago was used");
     app.cleanup().await;
 }
