@@ -5,10 +5,26 @@ pub mod publish;
 pub mod topology;
 
 use std::path::Path;
+use std::time::Duration;
 
 use lapin::{
-    Connection, ConnectionProperties, DefaultConnectionBuilder, tcp::OwnedTLSConfig, uri::AMQPUri,
+    Channel, Connection, ConnectionProperties, DefaultConnectionBuilder, tcp::OwnedTLSConfig,
+    uri::AMQPUri,
 };
+
+/// How long a close waits for the broker's reply. A connection the broker
+/// blocks (a resource alarm) never replies, and lapin waits without a limit.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Closes a channel, giving up after [`CLOSE_TIMEOUT`]; its errors change nothing.
+pub async fn close_channel(channel: &Channel) {
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, channel.close(200, "bye".into())).await;
+}
+
+/// Closes a connection, giving up after [`CLOSE_TIMEOUT`].
+pub async fn close_connection(connection: &Connection) {
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, connection.close(200, "bye".into())).await;
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AmqpError {

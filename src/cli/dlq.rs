@@ -39,6 +39,7 @@ pub const ERROR_HEADERS: &[&str] = &[
     "x-dmumatch-error-kind",
     "x-original-exchange",
     "x-original-routing-key",
+    "x-original-expiration",
 ];
 
 #[derive(Args, Debug)]
@@ -212,17 +213,27 @@ fn event_id_of(properties: &BasicProperties, body: &[u8]) -> Option<String> {
 }
 
 /// The properties to publish a dead letter again with: the original ones,
-/// without the worker's error headers.
+/// without the worker's error headers, and with the original `expiration`
+/// back (the worker's dead letter keeps it in a header, so that the copy
+/// does not expire in the DLQ).
 pub fn replay_properties(properties: &BasicProperties) -> BasicProperties {
     let mut kept = FieldTable::default();
+    let mut expiration = None;
     if let Some(headers) = properties.headers() {
         for (k, v) in headers.inner() {
+            if k.as_str() == "x-original-expiration" {
+                expiration = text(v);
+            }
             if !ERROR_HEADERS.contains(&k.as_str()) {
                 kept.insert(k.clone(), v.clone());
             }
         }
     }
-    properties.clone().with_headers(kept)
+    let out = properties.clone().with_headers(kept);
+    match expiration {
+        Some(e) => out.with_expiration(e.into()),
+        None => out,
+    }
 }
 
 async fn message_count(channel: &Channel, queue: &str) -> anyhow::Result<u32> {
@@ -408,6 +419,7 @@ mod tests {
         h.insert("x-dmumatch-error-kind".into(), s("invalid"));
         h.insert("x-original-exchange".into(), s("crm.events"));
         h.insert("x-original-routing-key".into(), s("contact.created"));
+        h.insert("x-original-expiration".into(), s("60000"));
         h.insert("x-custom".into(), s("kept"));
         let p = BasicProperties::default()
             .with_message_id("e-1".into())
@@ -431,6 +443,7 @@ mod tests {
             .collect();
         assert_eq!(keys, ["x-custom"]);
         assert_eq!(r.message_id(), p.message_id());
+        assert_eq!(r.expiration().as_ref().map(|e| e.as_str()), Some("60000"));
     }
 
     #[test]

@@ -154,8 +154,8 @@ impl QueueConsumer {
         if result.is_ok() {
             this.drain(&mut stream).await;
         }
-        let _ = this.channel.close(200, "bye".into()).await;
-        let _ = this.dlq_channel.close(200, "bye".into()).await;
+        crate::amqp::close_channel(&this.channel).await;
+        crate::amqp::close_channel(&this.dlq_channel).await;
         result
     }
 

@@ -364,13 +364,13 @@ async fn session(
     {
         Ok(p) => p,
         Err(e) => {
-            let _ = conn.close(200, "bye".into()).await;
+            amqp::close_connection(&conn).await;
             return Err(e.into());
         }
     };
     let result = run_session(config, ctx, readiness, stop, established, &conn, &publisher).await;
-    let _ = publisher.close(200, "bye".into()).await;
-    let _ = conn.close(200, "bye".into()).await;
+    amqp::close_connection(&publisher).await;
+    amqp::close_connection(&conn).await;
     result
 }
 
@@ -499,8 +499,10 @@ async fn run_session(
                 // A consumer's batch (a whole fan-out, say) would otherwise run
                 // to its end before its ack fails. Dropped, its transaction
                 // rolls back; what committed unacknowledged is redelivered and
-                // found in the inbox. The relay ends by itself: lapin fails
-                // its pending confirms at once.
+                // found in the inbox. The relay is not aborted: if the
+                // publishing connection is the one lost, lapin fails its
+                // confirms at once; if not, its last pass below publishes
+                // what is committed (within the drain deadline).
                 consumers.abort_all();
             },
         }

@@ -85,7 +85,7 @@ impl Relay {
         let result = futures_util::future::try_join_all(lanes).await;
         self.update_gauge().await;
         for channel in &self.channels {
-            let _ = channel.close(200, "bye".into()).await;
+            crate::amqp::close_channel(channel).await;
         }
         result.map(|_| ())
     }
