@@ -25,8 +25,8 @@ pub const DB_ERRORS: &str = "dmumatch_db_errors_total";
 pub const SWEPT: &str = "dmumatch_swept_total";
 /// Counter `{read}`: fan-out pages by how they were read; ahead (while the
 /// page before was written, and still current) | again (read ahead, but the
-/// decide state moved since: read again under the lock) | locked (nothing
-/// read ahead, e.g. a fan-out's first page).
+/// decide state moved since or the page is over a second old: read again
+/// under the lock) | locked (nothing read ahead, e.g. a fan-out's first page).
 pub const FANOUT_PAGES: &str = "dmumatch_fanout_pages_total";
 
 /// Histogram buckets in seconds (processing latency spans ms to minutes).

@@ -46,6 +46,30 @@ fn watch_readiness(addr: std::net::SocketAddr) -> (Arc<AtomicUsize>, tokio::task
     (seen, task)
 }
 
+/// Cuts the worker off and waits until `/readyz` says so: within 10 s, since
+/// lapin reports the loss at once and the session no longer waits for its
+/// tasks first.
+async fn cut_and_wait_unready(proxy: &Proxy, w: &mut WorkerProc) {
+    proxy.cut();
+    let cut_at = tokio::time::Instant::now();
+    let deadline = cut_at + Duration::from_secs(10);
+    loop {
+        let (status, body) = w.get("/readyz").await;
+        if status == 503 && body.contains("amqp=false") {
+            eprintln!(
+                "/readyz said amqp=false {:?} after the cut",
+                cut_at.elapsed()
+            );
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/readyz {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_broker_closing_the_worker_connection_loses_nothing() {
     let (mut stage, sent) = small_batch_stage(&Mix {
@@ -123,26 +147,7 @@ async fn a_broker_out_of_reach_is_waited_out_with_backoff() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 
-    proxy.cut();
-    let cut_at = tokio::time::Instant::now();
-    // lapin reports the loss at once; the session no longer waits for its
-    // tasks before /readyz says so.
-    let deadline = cut_at + Duration::from_secs(10);
-    loop {
-        let (status, body) = w.get("/readyz").await;
-        if status == 503 && body.contains("amqp=false") {
-            eprintln!(
-                "/readyz said amqp=false {:?} after the cut",
-                cut_at.elapsed()
-            );
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "/readyz {status} {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    cut_and_wait_unready(&proxy, &mut w).await;
     let before = w.metric("dmumatch_amqp_reconnects_total", &[]).await;
     tokio::time::sleep(Duration::from_secs(8)).await;
     let after = w.metric("dmumatch_amqp_reconnects_total", &[]).await;
@@ -208,15 +213,7 @@ async fn a_fan_out_stops_when_the_connection_is_lost_and_finishes_after() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 
-    proxy.cut();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !w.get("/readyz").await.1.contains("amqp=false") {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "/readyz never said amqp=false"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    cut_and_wait_unready(&proxy, &mut w).await;
     // A page that was committing at the cut may still land.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let at_cut = count(&db, decided).await;
