@@ -55,16 +55,38 @@ fn classify(c: Confirmation) -> Confirm {
     }
 }
 
+/// What became of a burst: one result per message, in input order, and the
+/// channel error that cut it short, if any.
+#[derive(Debug)]
+pub struct Published {
+    pub confirms: Vec<Confirm>,
+    /// Set when the channel failed. The confirms received before it still
+    /// count (the broker has those messages); the rest stay `Timeout`. The
+    /// caller records what was confirmed, then rebuilds the channel.
+    pub error: Option<lapin::Error>,
+}
+
+impl Published {
+    /// The confirms, or the channel error for callers that treat the burst
+    /// as one unit.
+    pub fn all(self) -> Result<Vec<Confirm>, lapin::Error> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.confirms),
+        }
+    }
+}
+
 /// Publishes every message on a confirm-mode channel and waits for their
-/// confirms, all within `timeout`. Results are in input order; what did not
-/// make it in time is `Timeout`. A channel error is returned as such: the
-/// caller rebuilds the channel.
+/// confirms, all within `timeout`. What did not make it in time is
+/// `Timeout`.
 pub async fn publish_confirmed(
     channel: &Channel,
     messages: Vec<Outgoing<'_>>,
     timeout: Duration,
-) -> Result<Vec<Confirm>, lapin::Error> {
-    let mut results = vec![Confirm::Timeout; messages.len()];
+) -> Published {
+    let mut confirms = vec![Confirm::Timeout; messages.len()];
+    let mut error = None;
     let options = BasicPublishOptions {
         mandatory: true,
         ..BasicPublishOptions::default()
@@ -91,19 +113,27 @@ pub async fn publish_confirmed(
     let run = async {
         let mut pending = FuturesUnordered::new();
         while let Some((i, sent)) = sends.next().await {
-            let confirm = sent?;
-            pending.push(async move { (i, confirm.await) });
+            match sent {
+                Ok(confirm) => pending.push(async move { (i, confirm.await) }),
+                Err(e) => {
+                    error.get_or_insert(e);
+                    break;
+                }
+            }
         }
+        // After a channel error too: acks that arrived before it are kept,
+        // so the caller does not publish those messages a second time.
         while let Some((i, confirm)) = pending.next().await {
-            results[i] = classify(confirm?);
+            match confirm {
+                Ok(c) => confirms[i] = classify(c),
+                Err(e) => {
+                    error.get_or_insert(e);
+                }
+            }
         }
-        Ok::<(), lapin::Error>(())
     };
     // Never wait without a deadline: confirms have hung in lapin's history,
     // and a connection the broker blocks (a resource alarm) takes no frames.
-    match tokio::time::timeout(timeout, run).await {
-        Ok(result) => result?,
-        Err(_elapsed) => {}
-    }
-    Ok(results)
+    let _ = tokio::time::timeout(timeout, run).await;
+    Published { confirms, error }
 }

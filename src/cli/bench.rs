@@ -220,7 +220,9 @@ impl Fresh {
                 properties: props.clone(),
             })
             .collect();
-        let confirms = publish_confirmed(&ch, outgoing, Duration::from_secs(60)).await?;
+        let confirms = publish_confirmed(&ch, outgoing, Duration::from_secs(60))
+            .await
+            .all()?;
         let _ = ch.close(200, "bye".into()).await;
         if let Some(bad) = confirms.iter().find(|c| **c != Confirm::Ack) {
             bail!("preload not confirmed: {}", bad.label());

@@ -365,7 +365,8 @@ pub async fn replay(o: &DlqOptions) -> anyhow::Result<i32> {
                 }],
                 timeout,
             )
-            .await?;
+            .await
+            .all()?;
             match &confirms[0] {
                 Confirm::Ack => {
                     d.ack(BasicAckOptions::default()).await?;

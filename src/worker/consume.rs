@@ -316,7 +316,15 @@ impl QueueConsumer {
             self.dead_letter(&batch, &poison).await?;
         }
         let last = &batch.last().expect("batches are never empty").delivery;
-        last.ack(BasicAckOptions { multiple: true }).await?;
+        // `false`: lapin did not send it (the channel is closed or being
+        // recovered). Nothing is acknowledged then; the broker redelivers the
+        // batch and the inbox finds it done.
+        if !last.ack(BasicAckOptions { multiple: true }).await? {
+            return Err(WorkerError::Task(format!(
+                "{}: acknowledgement not sent, the channel is closed",
+                self.queue
+            )));
+        }
 
         m_record(self, &batch, &parsed, &outcomes, started);
         Ok(Handled::Done)
@@ -461,7 +469,9 @@ impl QueueConsumer {
                 }
             })
             .collect();
-        let confirms = publish_confirmed(&self.dlq_channel, messages, self.confirm_timeout).await?;
+        let confirms = publish_confirmed(&self.dlq_channel, messages, self.confirm_timeout)
+            .await
+            .all()?;
         for ((i, p), c) in poison.iter().zip(&confirms) {
             if *c != Confirm::Ack {
                 return Err(WorkerError::DeadLetter(format!(

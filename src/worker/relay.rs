@@ -75,27 +75,38 @@ fn properties(row: &store::OutboxMessage) -> BasicProperties {
 impl Relay {
     /// Relays until `stop`, then makes a last pass over what is pending.
     pub async fn run(self, stop: CancellationToken) -> Result<(), WorkerError> {
+        // A lane that fails stops its siblings after their current pass, not
+        // in the middle of it: a pass dropped after its publish would roll
+        // back rows the broker already confirmed, and they would go out twice.
+        let lanes_stop = stop.child_token();
+        let (this, lanes_stop, stop) = (&self, &lanes_stop, &stop);
         let lanes = self
             .channels
             .iter()
             .enumerate()
-            .map(|(lane, channel)| self.lane(lane == 0, channel, &stop));
-        // The first failure ends them all (a dropped pass rolls back: its
-        // rows stay unpublished).
-        let result = futures_util::future::try_join_all(lanes).await;
+            .map(|(lane, channel)| async move {
+                let result = this.lane(lane == 0, channel, lanes_stop, stop).await;
+                if result.is_err() {
+                    lanes_stop.cancel();
+                }
+                result
+            });
+        let results = futures_util::future::join_all(lanes).await;
         self.update_gauge().await;
         for channel in &self.channels {
             crate::amqp::close_channel(channel).await;
         }
-        result.map(|_| ())
+        results.into_iter().collect()
     }
 
-    /// One pass after another on `channel`.
+    /// One pass after another on `channel`, until `stop` (the session's stop
+    /// or a sibling's failure).
     async fn lane(
         &self,
         first: bool,
         channel: &Channel,
         stop: &CancellationToken,
+        session_stop: &CancellationToken,
     ) -> Result<(), WorkerError> {
         let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
         let mut gauge_at: Option<Instant> = None;
@@ -105,7 +116,7 @@ impl Relay {
                     Ok(p) if p.failed > 0 => break Some(backoff.next_delay()),
                     Ok(p) => {
                         backoff.reset();
-                        if p.claimed < self.window {
+                        if p.claimed < self.window || stop.is_cancelled() {
                             break None;
                         }
                         // More is waiting: wake a sibling lane to take the next window.
@@ -140,7 +151,11 @@ impl Relay {
                 }
             }
         }
-        // Last pass: publish what the drained consumers committed.
+        // Last pass: publish what the drained consumers committed. Not after a
+        // sibling lane failed: the session is about to be rebuilt.
+        if !session_stop.is_cancelled() {
+            return Ok(());
+        }
         let deadline = Instant::now() + self.drain_deadline;
         while Instant::now() < deadline {
             match self.pass(channel).await {
@@ -180,16 +195,30 @@ impl Relay {
                 properties: properties(r),
             })
             .collect();
-        // On a channel error the transaction rolls back: the rows stay unpublished.
-        let confirms = publish_confirmed(channel, messages, self.confirm_timeout).await?;
+        let sent = publish_confirmed(channel, messages, self.confirm_timeout).await;
         let mut published = Vec::with_capacity(rows.len());
         let mut failed = Vec::new();
-        for (row, confirm) in rows.iter().zip(&confirms) {
+        for (row, confirm) in rows.iter().zip(&sent.confirms) {
             match confirm {
-                Confirm::Ack => {
-                    published.push(row.id);
-                    continue;
-                }
+                Confirm::Ack => published.push(row.id),
+                other => failed.push((row, other)),
+            }
+        }
+        // One increment per pass: a labelled counter costs a registry lookup.
+        if !published.is_empty() {
+            metrics::counter!(m::PUBLISHED, "result" => Confirm::Ack.label())
+                .increment(published.len() as u64);
+        }
+        store::outbox_mark_published(&txn, &published).await?;
+        if let Some(e) = sent.error {
+            // What the broker confirmed before the channel failed is marked
+            // (or it would go out twice); the rest stays pending, without a
+            // delay, for the rebuilt channel.
+            txn.commit().await?;
+            return Err(e.into());
+        }
+        for (row, confirm) in &failed {
+            match confirm {
                 Confirm::Returned {
                     reply_code,
                     reply_text,
@@ -203,14 +232,8 @@ impl Relay {
                 ),
             }
             metrics::counter!(m::PUBLISHED, "result" => confirm.label()).increment(1);
-            failed.push(row.id);
         }
-        // One increment per pass: a labelled counter costs a registry lookup.
-        if !published.is_empty() {
-            metrics::counter!(m::PUBLISHED, "result" => Confirm::Ack.label())
-                .increment(published.len() as u64);
-        }
-        store::outbox_mark_published(&txn, &published).await?;
+        let failed: Vec<i64> = failed.iter().map(|(row, _)| row.id).collect();
         store::outbox_retry_later(&txn, &failed).await?;
         txn.commit().await?;
         tracing::debug!(

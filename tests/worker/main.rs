@@ -9,6 +9,7 @@ mod http;
 mod parity;
 mod poison;
 mod proto;
+mod publish;
 mod rights;
 mod sweep;
 mod topology;
