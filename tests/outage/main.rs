@@ -1,8 +1,9 @@
 //! Whole-server outages: RabbitMQ's application stopped and started, the
-//! PostgreSQL cluster stopped and started, mid-stream. They affect everything
+//! PostgreSQL cluster stopped and started, mid-stream, and RabbitMQ's memory
+//! alarm. They affect everything
 //! on the machine, so nextest runs each of them alone
 //! (`.config/nextest.toml`); within this binary a lock keeps them apart
-//! under plain `cargo test` too. Both are `#[ignore]`d (the slow group:
+//! under plain `cargo test` too. All are `#[ignore]`d (the slow group:
 //! `cargo nextest run --run-ignored all`, as `scripts/test.sh` does).
 
 #[path = "../reliability/checks.rs"]
@@ -159,5 +160,78 @@ async fn postgresql_stopped_and_started_mid_stream() {
             .map(String::as_str)
             .collect::<Vec<_>>(),
     );
+    finished(stage, sent, w).await;
+}
+
+/// RabbitMQ's alarms as `rabbitmqctl` reports them.
+fn alarms() -> String {
+    run("rabbitmqctl", &["-q", "eval", "rabbit_alarm:get_alarms()."])
+}
+
+/// A memory alarm blocks every connection that publishes, on the whole
+/// broker. The worker consumes and acknowledges on one connection and
+/// publishes on another (RabbitMQ's advice), so under the alarm it goes on
+/// taking events and committing them while their decisions wait in the
+/// outbox; once the alarm clears, the relay publishes them. On a single
+/// connection the relay's first publish would block the acknowledgements
+/// too, and consumption would stop at the prefetch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "raises RabbitMQ's memory alarm for the whole machine: runs alone in the slow group"]
+async fn a_memory_alarm_blocks_publishing_but_not_consuming() {
+    let _alone = ALONE.lock().await;
+    let (mut stage, sent) = small_batch_stage(&Mix {
+        contacts: 3000,
+        changes: true,
+        tag: "ma",
+    })
+    .await;
+    let watermark = run(
+        "rabbitmqctl",
+        &[
+            "-q",
+            "eval",
+            "vm_memory_monitor:get_vm_memory_high_watermark().",
+        ],
+    )
+    .trim()
+    .to_owned();
+    let _restore = Restart(
+        "rabbitmqctl",
+        vec!["set_vm_memory_high_watermark".into(), watermark.clone()],
+    );
+    run("rabbitmqctl", &["set_vm_memory_high_watermark", "0.000001"]);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !alarms().contains("memory") {
+        assert!(tokio::time::Instant::now() < deadline, "no memory alarm");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The events are queued; the worker starts under the alarm.
+    let mut w = stage.spawn("worker", &[]);
+    w.wait_ready(Duration::from_secs(60)).await;
+    let db = stage.db().await;
+    stage
+        .wait_count(
+            &db,
+            "SELECT count(*) FROM inbox",
+            sent.len() as i64,
+            Duration::from_secs(120),
+        )
+        .await;
+    let pending = count(&db, "SELECT count(*) FROM outbox_pending").await;
+    let wire = stage.queue_len(&stage.wire_queue()).await;
+    eprintln!(
+        "under the alarm: {} events consumed, {wire} messages on the wire, {pending} outbox rows pending",
+        sent.len()
+    );
+    assert_eq!(wire, 0, "nothing is published under the alarm");
+    assert!(pending > 0, "decisions wait in the outbox");
+
+    run("rabbitmqctl", &["set_vm_memory_high_watermark", &watermark]);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while alarms().contains("memory") {
+        assert!(tokio::time::Instant::now() < deadline, "the alarm stays");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     finished(stage, sent, w).await;
 }
