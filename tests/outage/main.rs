@@ -1,9 +1,8 @@
 //! Whole-server outages: RabbitMQ's application stopped and started, the
 //! PostgreSQL cluster stopped and started, mid-stream, and RabbitMQ's memory
-//! alarm. They affect everything
-//! on the machine, so nextest runs each of them alone
-//! (`.config/nextest.toml`); within this binary a lock keeps them apart
-//! under plain `cargo test` too. All are `#[ignore]`d (the slow group:
+//! alarm. They affect everything on the machine, so nextest runs each of
+//! them alone (`.config/nextest.toml`); within this binary a lock keeps them
+//! apart under plain `cargo test` too. All are `#[ignore]`d (the slow group:
 //! `cargo nextest run --run-ignored all`, as `scripts/test.sh` does).
 
 #[path = "../reliability/checks.rs"]
