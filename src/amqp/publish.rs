@@ -7,7 +7,10 @@ use futures_util::{
     StreamExt,
     stream::{FuturesOrdered, FuturesUnordered},
 };
-use lapin::{BasicProperties, Channel, Confirmation, options::BasicPublishOptions};
+use lapin::{
+    BasicProperties, Channel, message::BasicReturnMessage, options::BasicPublishOptions,
+    types::ShortString,
+};
 
 /// One message to publish (always `mandatory`, so an unroutable message comes
 /// back instead of vanishing).
@@ -43,15 +46,31 @@ impl Confirm {
     }
 }
 
-fn classify(c: Confirmation) -> Confirm {
-    let nack = c.is_nack();
-    match (nack, c.take_message()) {
-        (_, Some(returned)) => Confirm::Returned {
+/// lapin hands a returned message to whichever confirm it completes next,
+/// and it completes the tags of a `multiple` ack in no particular order: the
+/// return of one message can arrive on another's confirm. So the returns of
+/// a burst are matched to their messages by `message_id` (the event id);
+/// only a return without one stays where lapin put it.
+fn attribute_returns(
+    confirms: &mut [Confirm],
+    ids: &[Option<ShortString>],
+    returns: Vec<(usize, BasicReturnMessage)>,
+) {
+    for (carrier, returned) in returns {
+        let owner = returned
+            .properties
+            .message_id()
+            .as_ref()
+            .and_then(|id| {
+                (0..ids.len()).find(|&j| {
+                    ids[j].as_ref() == Some(id) && !matches!(confirms[j], Confirm::Returned { .. })
+                })
+            })
+            .unwrap_or(carrier);
+        confirms[owner] = Confirm::Returned {
             reply_code: returned.reply_code,
             reply_text: returned.reply_text.to_string(),
-        },
-        (true, None) => Confirm::Nack,
-        (false, None) => Confirm::Ack,
+        };
     }
 }
 
@@ -86,6 +105,11 @@ pub async fn publish_confirmed(
     timeout: Duration,
 ) -> Published {
     let mut confirms = vec![Confirm::Timeout; messages.len()];
+    let ids: Vec<Option<ShortString>> = messages
+        .iter()
+        .map(|m| m.properties.message_id().clone())
+        .collect();
+    let mut returns = Vec::new();
     let mut error = None;
     let options = BasicPublishOptions {
         mandatory: true,
@@ -125,7 +149,16 @@ pub async fn publish_confirmed(
         // so the caller does not publish those messages a second time.
         while let Some((i, confirm)) = pending.next().await {
             match confirm {
-                Ok(c) => confirms[i] = classify(c),
+                Ok(c) => {
+                    confirms[i] = if c.is_nack() {
+                        Confirm::Nack
+                    } else {
+                        Confirm::Ack
+                    };
+                    if let Some(returned) = c.take_message() {
+                        returns.push((i, returned));
+                    }
+                }
                 Err(e) => {
                     error.get_or_insert(e);
                 }
@@ -135,5 +168,6 @@ pub async fn publish_confirmed(
     // Never wait without a deadline: confirms have hung in lapin's history,
     // and a connection the broker blocks (a resource alarm) takes no frames.
     let _ = tokio::time::timeout(timeout, run).await;
+    attribute_returns(&mut confirms, &ids, returns);
     Published { confirms, error }
 }

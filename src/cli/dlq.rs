@@ -369,7 +369,15 @@ pub async fn replay(o: &DlqOptions) -> anyhow::Result<i32> {
             .all()?;
             match &confirms[0] {
                 Confirm::Ack => {
-                    d.ack(BasicAckOptions::default()).await?;
+                    // `false`: lapin did not send it (the channel closed); the
+                    // copy stays in the DLQ and this one is published twice.
+                    if !d.ack(BasicAckOptions::default()).await? {
+                        anyhow::bail!(
+                            "{queue}\t{}\treplayed, but its DLQ copy could not be acknowledged \
+                             (channel closed): it is still in the DLQ",
+                            letter.event_id
+                        );
+                    }
                     println!(
                         "{queue}\t{}\treplayed to {exchange} {routing_key}",
                         letter.event_id

@@ -210,14 +210,14 @@ impl Relay {
                 .increment(published.len() as u64);
         }
         store::outbox_mark_published(&txn, &published).await?;
-        if let Some(e) = sent.error {
-            // What the broker confirmed before the channel failed is marked
-            // (or it would go out twice); the rest stays pending, without a
-            // delay, for the rebuilt channel.
-            txn.commit().await?;
-            return Err(e.into());
-        }
+        // What was not confirmed waits with its own backoff, after a channel
+        // error too: a row that makes the broker close the channel (too large,
+        // refused) would otherwise bring the session down again at once.
+        let ids: Vec<i64> = failed.iter().map(|(row, _)| row.id).collect();
+        store::outbox_retry_later(&txn, &ids).await?;
+        txn.commit().await?;
         for (row, confirm) in &failed {
+            metrics::counter!(m::PUBLISHED, "result" => confirm.label()).increment(1);
             match confirm {
                 Confirm::Returned {
                     reply_code,
@@ -226,16 +226,22 @@ impl Relay {
                     routing_key = %row.routing_key, reply_code, %reply_text,
                     "decision event unroutable (no queue bound); will retry"
                 ),
+                // After a channel error the rows left are not news one by one.
+                _ if sent.error.is_some() => {}
                 other => tracing::warn!(
                     result = other.label(),
                     "decision event not confirmed; will retry"
                 ),
             }
-            metrics::counter!(m::PUBLISHED, "result" => confirm.label()).increment(1);
         }
-        let failed: Vec<i64> = failed.iter().map(|(row, _)| row.id).collect();
-        store::outbox_retry_later(&txn, &failed).await?;
-        txn.commit().await?;
+        if let Some(e) = sent.error {
+            tracing::warn!(
+                confirmed = published.len(),
+                unconfirmed = ids.len(),
+                "outbox relay: channel failed during a pass; confirmed rows marked"
+            );
+            return Err(e.into());
+        }
         tracing::debug!(
             claimed = rows.len(),
             published = published.len(),

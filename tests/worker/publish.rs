@@ -5,7 +5,10 @@ use std::time::Duration;
 use dmumatch::amqp::publish::{Confirm, Outgoing, publish_confirmed};
 use lapin::{
     BasicProperties, Connection, ConnectionProperties, ExchangeKind,
-    options::{ConfirmSelectOptions, ExchangeDeclareOptions, ExchangeDeleteOptions},
+    options::{
+        ConfirmSelectOptions, ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions,
+        QueueDeclareOptions, QueueDeleteOptions,
+    },
     types::FieldTable,
 };
 
@@ -78,4 +81,95 @@ async fn confirms_received_before_a_channel_error_are_kept() {
         "{:?}",
         sent.confirms
     );
+}
+
+/// lapin attaches a returned message to whichever confirm it completes next,
+/// and completes the tags of a `multiple` ack in hash order, so in a burst
+/// that mixes routable and unroutable messages the return can land on the
+/// wrong one. The relay would then mark an unroutable row published (lost)
+/// and publish a routable one again. Returns are matched by `message_id`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_return_is_reported_for_its_own_message() {
+    let conn = Connection::connect(AMQP_URL, ConnectionProperties::default())
+        .await
+        .unwrap();
+    let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let (exchange, queue) = (format!("{prefix}.returns"), format!("{prefix}.bound"));
+    let admin = conn.create_channel().await.unwrap();
+    admin
+        .exchange_declare(
+            exchange.as_str().into(),
+            ExchangeKind::Topic,
+            ExchangeDeclareOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    admin
+        .queue_declare(
+            queue.as_str().into(),
+            QueueDeclareOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    admin
+        .queue_bind(
+            queue.as_str().into(),
+            exchange.as_str().into(),
+            "bound".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    let ch = conn.create_channel().await.unwrap();
+    ch.confirm_select(ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+
+    // Runs of routable and unroutable messages, so that the broker's
+    // coalesced acks cover both kinds.
+    let unroutable = |i: usize| (i / 3) % 2 == 1;
+    let n = 600;
+    let messages = (0..n)
+        .map(|i| Outgoing {
+            exchange: exchange.as_str(),
+            routing_key: if unroutable(i) { "unbound" } else { "bound" },
+            payload: b"{}",
+            properties: BasicProperties::default()
+                .with_message_id(format!("m{i}").into())
+                .with_delivery_mode(2),
+        })
+        .collect();
+    let sent = publish_confirmed(&ch, messages, Duration::from_secs(30)).await;
+    admin
+        .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+        .await
+        .unwrap();
+    admin
+        .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
+        .await
+        .unwrap();
+    let _ = conn.close(200, "bye".into()).await;
+
+    assert!(sent.error.is_none(), "{:?}", sent.error);
+    let wrong: Vec<String> = sent
+        .confirms
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| unroutable(*i) != matches!(c, Confirm::Returned { .. }))
+        .map(|(i, c)| {
+            format!(
+                "m{i} ({}): {}",
+                if unroutable(i) {
+                    "unroutable"
+                } else {
+                    "routable"
+                },
+                c.label()
+            )
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{} of {n} wrong: {wrong:?}", wrong.len());
 }
