@@ -216,23 +216,8 @@ impl Relay {
         let ids: Vec<i64> = failed.iter().map(|(row, _)| row.id).collect();
         store::outbox_retry_later(&txn, &ids).await?;
         txn.commit().await?;
-        for (row, confirm) in &failed {
+        for (_, confirm) in &failed {
             metrics::counter!(m::PUBLISHED, "result" => confirm.label()).increment(1);
-            match confirm {
-                Confirm::Returned {
-                    reply_code,
-                    reply_text,
-                } => tracing::warn!(
-                    routing_key = %row.routing_key, reply_code, %reply_text,
-                    "decision event unroutable (no queue bound); will retry"
-                ),
-                // After a channel error the rows left are not news one by one.
-                _ if sent.error.is_some() => {}
-                other => tracing::warn!(
-                    result = other.label(),
-                    "decision event not confirmed; will retry"
-                ),
-            }
         }
         if let Some(e) = sent.error {
             tracing::warn!(
@@ -241,6 +226,21 @@ impl Relay {
                 "outbox relay: channel failed during a pass; confirmed rows marked"
             );
             return Err(e.into());
+        }
+        // One line per pass, not per row: with no queue bound, every row of
+        // every pass comes back.
+        if let Some((row, confirm)) = failed.first() {
+            let returned = failed
+                .iter()
+                .filter(|(_, c)| matches!(c, Confirm::Returned { .. }))
+                .count();
+            tracing::warn!(
+                unpublished = failed.len(),
+                returned,
+                first_routing_key = %row.routing_key,
+                first_result = confirm.label(),
+                "decision events not confirmed or unroutable (no queue bound); will retry"
+            );
         }
         tracing::debug!(
             claimed = rows.len(),

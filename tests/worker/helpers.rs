@@ -32,6 +32,8 @@ pub fn as_of() -> DateTime<Utc> {
 /// What a test may change before the worker starts.
 pub struct Setup {
     pub config: WorkerConfig,
+    /// The binding key of the test's listener on the decisions exchange.
+    pub bind: &'static str,
 }
 
 /// A decision-exchange message as a consumer sees it.
@@ -73,6 +75,7 @@ pub struct TestApp {
     pub publisher: Channel,
     pub db: Client,
     decisions: lapin::Consumer,
+    listen_queue: String,
     cleaned: bool,
 }
 
@@ -99,9 +102,9 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Setup)) -> TestApp {
     config.shutdown_timeout_secs = 10;
     config.relay_poll_ms = 100;
     config.erasure_pepper = "test-pepper".into();
-    let mut setup = Setup { config };
+    let mut setup = Setup { config, bind: "#" };
     tweak(&mut setup);
-    let config = setup.config;
+    let Setup { config, bind } = setup;
 
     let amqp = Connection::connect(AMQP_URL, ConnectionProperties::default())
         .await
@@ -141,7 +144,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Setup)) -> TestApp {
         .queue_bind(
             q.name().clone(),
             config.topology.decisions_exchange.as_str().into(),
-            "#".into(),
+            bind.into(),
             QueueBindOptions::default(),
             FieldTable::default(),
         )
@@ -184,6 +187,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Setup)) -> TestApp {
         publisher,
         db,
         decisions,
+        listen_queue: q.name().to_string(),
         cleaned: false,
     }
 }
@@ -335,6 +339,21 @@ impl TestApp {
             &enc.encode(event),
         )
         .await;
+    }
+
+    /// Binds the test's listener to the decisions exchange with `key` too.
+    pub async fn bind(&self, key: &str) {
+        let ch = self.amqp.create_channel().await.unwrap();
+        ch.queue_bind(
+            self.listen_queue.as_str().into(),
+            self.config.topology.decisions_exchange.as_str().into(),
+            key.into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+        let _ = ch.close(200, "bye".into()).await;
     }
 
     /// The next decision-exchange message, or None after `timeout`.
