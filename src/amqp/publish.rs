@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use futures_util::{
-    StreamExt,
+    FutureExt, StreamExt,
     stream::{FuturesOrdered, FuturesUnordered},
 };
 use lapin::{
-    BasicProperties, Channel, message::BasicReturnMessage, options::BasicPublishOptions,
-    types::ShortString,
+    BasicProperties, Channel, Confirmation, message::BasicReturnMessage,
+    options::BasicPublishOptions, types::ShortString,
 };
 
 /// One message to publish (always `mandatory`, so an unroutable message comes
@@ -49,24 +49,31 @@ impl Confirm {
 /// lapin hands a returned message to whichever confirm it completes next,
 /// and it completes the tags of a `multiple` ack in no particular order: the
 /// return of one message can arrive on another's confirm. So the returns of
-/// a burst are matched to their messages by `message_id` (the event id);
-/// only a return without one stays where lapin put it.
+/// a burst are matched to their messages by `message_id` (the event id) and
+/// routing key; only a return without an id stays where lapin put it.
 fn attribute_returns(
     confirms: &mut [Confirm],
-    ids: &[Option<ShortString>],
+    keys: &[(Option<ShortString>, &str)],
     returns: Vec<(usize, BasicReturnMessage)>,
 ) {
     for (carrier, returned) in returns {
-        let owner = returned
-            .properties
-            .message_id()
-            .as_ref()
-            .and_then(|id| {
-                (0..ids.len()).find(|&j| {
-                    ids[j].as_ref() == Some(id) && !matches!(confirms[j], Confirm::Returned { .. })
-                })
-            })
-            .unwrap_or(carrier);
+        let owner = match returned.properties.message_id() {
+            None => Some(carrier),
+            Some(id) => (0..keys.len()).find(|&j| {
+                keys[j].0.as_ref() == Some(id)
+                    && keys[j].1 == returned.routing_key.as_str()
+                    && !matches!(confirms[j], Confirm::Returned { .. })
+            }),
+        };
+        let Some(owner) = owner else {
+            // Not one of this burst's (an earlier burst's, left pending in
+            // lapin): marking the carrier would publish it a second time.
+            tracing::warn!(
+                routing_key = %returned.routing_key,
+                "a returned message that is not one of this burst: ignored"
+            );
+            continue;
+        };
         confirms[owner] = Confirm::Returned {
             reply_code: returned.reply_code,
             reply_text: returned.reply_text.to_string(),
@@ -105,9 +112,9 @@ pub async fn publish_confirmed(
     timeout: Duration,
 ) -> Published {
     let mut confirms = vec![Confirm::Timeout; messages.len()];
-    let ids: Vec<Option<ShortString>> = messages
+    let keys: Vec<(Option<ShortString>, &str)> = messages
         .iter()
-        .map(|m| m.properties.message_id().clone())
+        .map(|m| (m.properties.message_id().clone(), m.routing_key))
         .collect();
     let mut returns = Vec::new();
     let mut error = None;
@@ -134,8 +141,8 @@ pub async fn publish_confirmed(
             (i, sent)
         })
         .collect();
+    let mut pending = FuturesUnordered::new();
     let run = async {
-        let mut pending = FuturesUnordered::new();
         while let Some((i, sent)) = sends.next().await {
             match sent {
                 Ok(confirm) => pending.push(async move { (i, confirm.await) }),
@@ -148,26 +155,43 @@ pub async fn publish_confirmed(
         // After a channel error too: acks that arrived before it are kept,
         // so the caller does not publish those messages a second time.
         while let Some((i, confirm)) = pending.next().await {
-            match confirm {
-                Ok(c) => {
-                    confirms[i] = if c.is_nack() {
-                        Confirm::Nack
-                    } else {
-                        Confirm::Ack
-                    };
-                    if let Some(returned) = c.take_message() {
-                        returns.push((i, returned));
-                    }
-                }
-                Err(e) => {
-                    error.get_or_insert(e);
-                }
-            }
+            record(i, confirm, &mut confirms, &mut returns, &mut error);
         }
     };
     // Never wait without a deadline: confirms have hung in lapin's history,
     // and a connection the broker blocks (a resource alarm) takes no frames.
-    let _ = tokio::time::timeout(timeout, run).await;
-    attribute_returns(&mut confirms, &ids, returns);
+    let timed_out = tokio::time::timeout(timeout, run).await.is_err();
+    if timed_out {
+        // Confirms lapin resolved by now but not yet read: one may carry
+        // another message's return (a `multiple` ack resolves its tags at once).
+        while let Some(Some((i, confirm))) = pending.next().now_or_never() {
+            record(i, confirm, &mut confirms, &mut returns, &mut error);
+        }
+    }
+    attribute_returns(&mut confirms, &keys, returns);
     Published { confirms, error }
+}
+
+fn record(
+    i: usize,
+    confirm: Result<Confirmation, lapin::Error>,
+    confirms: &mut [Confirm],
+    returns: &mut Vec<(usize, BasicReturnMessage)>,
+    error: &mut Option<lapin::Error>,
+) {
+    match confirm {
+        Ok(c) => {
+            confirms[i] = if c.is_nack() {
+                Confirm::Nack
+            } else {
+                Confirm::Ack
+            };
+            if let Some(returned) = c.take_message() {
+                returns.push((i, returned));
+            }
+        }
+        Err(e) => {
+            error.get_or_insert(e);
+        }
+    }
 }

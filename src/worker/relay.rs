@@ -46,6 +46,8 @@ enum RelayError {
     Db(#[from] DbError),
     #[error(transparent)]
     Amqp(#[from] lapin::Error),
+    #[error("confirms of an earlier pass still pending after {0:?}; channel given up")]
+    Stuck(Duration),
 }
 
 impl From<tokio_postgres::Error> for RelayError {
@@ -129,6 +131,7 @@ impl Relay {
                         break Some(backoff.next_delay());
                     }
                     Err(RelayError::Amqp(e)) => return Err(e.into()),
+                    Err(e @ RelayError::Stuck(_)) => return Err(WorkerError::Task(e.to_string())),
                 }
             };
             if first && gauge_at.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
@@ -179,6 +182,19 @@ impl Relay {
     }
 
     async fn pass(&self, channel: &Channel) -> Result<Pass, RelayError> {
+        // A pass that timed out left its confirms pending in lapin, which
+        // would hand the returns they carry to this pass's confirms. Wait for
+        // them first (at once when there are none); what they bring back is
+        // stale, since their rows are already back for a retry.
+        match tokio::time::timeout(self.confirm_timeout, channel.wait_for_confirms()).await {
+            Ok(stale) => {
+                let stale = stale?;
+                if !stale.is_empty() {
+                    tracing::debug!(returns = stale.len(), "stale returns of an earlier pass");
+                }
+            }
+            Err(_) => return Err(RelayError::Stuck(self.confirm_timeout)),
+        }
         let mut client = self.ctx.pool.get().await?;
         let txn = client.transaction().await?;
         let rows = store::outbox_claim(&txn, i64::try_from(self.window).unwrap_or(1000)).await?;
