@@ -32,7 +32,12 @@ MODULES = ["enums", "contact", "campaign", "events"]
 
 
 def main() -> int:
-    out = tempfile.mkdtemp(prefix="dmumatch-protoc-")
+    # Removed afterwards: the check leaves nothing behind in /tmp.
+    with tempfile.TemporaryDirectory(prefix="dmumatch-protoc-") as out:
+        return check(out)
+
+
+def check(out: str) -> int:
     files = [f"dmumatch/v1/{m}.proto" for m in MODULES]
     include = os.path.join(os.path.dirname(protoc.__file__), "_proto")
     rc = protoc.main(["protoc", f"-I{PROTO}", f"-I{include}", f"--python_out={out}", *files])
