@@ -210,10 +210,17 @@ async fn under_a_memory_alarm(env: &[(&str, &str)]) {
     )
     .trim()
     .to_owned();
-    let _restore = Restart(
-        "rabbitmqctl",
-        vec!["set_vm_memory_high_watermark".into(), watermark.clone()],
-    );
+    // A fraction (`0.4`, the default) or `{absolute,Bytes}`.
+    let restore: Vec<String> = match watermark
+        .strip_prefix("{absolute,")
+        .and_then(|b| b.strip_suffix('}'))
+    {
+        Some(bytes) => vec!["absolute".into(), bytes.into()],
+        None => vec![watermark.clone()],
+    };
+    let restore_args =
+        || std::iter::once("set_vm_memory_high_watermark".to_owned()).chain(restore.clone());
+    let _restore = Restart("rabbitmqctl", restore_args().collect());
     run("rabbitmqctl", &["set_vm_memory_high_watermark", "0.000001"]);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while !alarms().contains("memory") {
@@ -263,7 +270,11 @@ async fn under_a_memory_alarm(env: &[(&str, &str)]) {
         }
     }
 
-    run("rabbitmqctl", &["set_vm_memory_high_watermark", &watermark]);
+    let args: Vec<String> = restore_args().collect();
+    run(
+        "rabbitmqctl",
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while alarms().contains("memory") {
         assert!(tokio::time::Instant::now() < deadline, "the alarm stays");
