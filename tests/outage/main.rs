@@ -211,16 +211,15 @@ async fn under_a_memory_alarm(env: &[(&str, &str)]) {
     .trim()
     .to_owned();
     // A fraction (`0.4`, the default) or `{absolute,Bytes}`.
-    let restore: Vec<String> = match watermark
+    let mut restore = vec!["set_vm_memory_high_watermark".to_owned()];
+    match watermark
         .strip_prefix("{absolute,")
         .and_then(|b| b.strip_suffix('}'))
     {
-        Some(bytes) => vec!["absolute".into(), bytes.into()],
-        None => vec![watermark.clone()],
-    };
-    let restore_args =
-        || std::iter::once("set_vm_memory_high_watermark".to_owned()).chain(restore.clone());
-    let _restore = Restart("rabbitmqctl", restore_args().collect());
+        Some(bytes) => restore.extend(["absolute".to_owned(), bytes.to_owned()]),
+        None => restore.push(watermark),
+    }
+    let _restore = Restart("rabbitmqctl", restore.clone());
     run("rabbitmqctl", &["set_vm_memory_high_watermark", "0.000001"]);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while !alarms().contains("memory") {
@@ -270,10 +269,9 @@ async fn under_a_memory_alarm(env: &[(&str, &str)]) {
         }
     }
 
-    let args: Vec<String> = restore_args().collect();
     run(
         "rabbitmqctl",
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &restore.iter().map(String::as_str).collect::<Vec<_>>(),
     );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while alarms().contains("memory") {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use dmumatch::amqp::publish::{Confirm, Outgoing, publish_confirmed};
 use lapin::{
-    BasicProperties, Connection, ConnectionProperties, ExchangeKind,
+    BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind,
     options::{
         ConfirmSelectOptions, ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions,
         QueueDeclareOptions, QueueDeleteOptions,
@@ -14,32 +14,73 @@ use lapin::{
 
 use crate::helpers::AMQP_URL;
 
+/// A connection, a fresh topic exchange, a channel to declare and delete
+/// with, and a confirm-mode channel to publish on.
+struct Broker {
+    conn: Connection,
+    admin: Channel,
+    confirms: Channel,
+    exchange: String,
+}
+
+impl Broker {
+    async fn new() -> Broker {
+        let conn = Connection::connect(AMQP_URL, ConnectionProperties::default())
+            .await
+            .unwrap();
+        let exchange = format!(
+            "t{}.publish",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
+        let admin = conn.create_channel().await.unwrap();
+        admin
+            .exchange_declare(
+                exchange.as_str().into(),
+                ExchangeKind::Topic,
+                ExchangeDeclareOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        let confirms = conn.create_channel().await.unwrap();
+        confirms
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .unwrap();
+        Broker {
+            conn,
+            admin,
+            confirms,
+            exchange,
+        }
+    }
+
+    /// Deletes the exchange (and `queue`, if any) and closes the connection.
+    async fn remove(self, queue: Option<&str>) {
+        if let Some(queue) = queue {
+            self.admin
+                .queue_delete(queue.into(), QueueDeleteOptions::default())
+                .await
+                .unwrap();
+        }
+        self.admin
+            .exchange_delete(
+                self.exchange.as_str().into(),
+                ExchangeDeleteOptions::default(),
+            )
+            .await
+            .unwrap();
+        let _ = self.conn.close(200, "bye".into()).await;
+    }
+}
+
 /// The relay marks a row published only if its confirm arrived. A channel
 /// error in the middle of a burst must not throw away the confirms that
 /// came before it, or those rows would be published a second time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confirms_received_before_a_channel_error_are_kept() {
-    let conn = Connection::connect(AMQP_URL, ConnectionProperties::default())
-        .await
-        .unwrap();
-    let exchange = format!(
-        "t{}.publish",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    );
-    let admin = conn.create_channel().await.unwrap();
-    admin
-        .exchange_declare(
-            exchange.as_str().into(),
-            ExchangeKind::Topic,
-            ExchangeDeclareOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-    let ch = conn.create_channel().await.unwrap();
-    ch.confirm_select(ConfirmSelectOptions::default())
-        .await
-        .unwrap();
+    let broker = Broker::new().await;
+    let exchange = broker.exchange.clone();
 
     // Nothing is bound, so the broker returns and confirms the first three
     // at once, in order, before it reaches the fourth: an exchange that does
@@ -55,12 +96,8 @@ async fn confirms_received_before_a_channel_error_are_kept() {
             properties: BasicProperties::default(),
         })
         .collect();
-    let sent = publish_confirmed(&ch, messages, Duration::from_secs(10)).await;
-    admin
-        .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
-        .await
-        .unwrap();
-    let _ = conn.close(200, "bye".into()).await;
+    let sent = publish_confirmed(&broker.confirms, messages, Duration::from_secs(10)).await;
+    broker.remove(None).await;
 
     let error = sent.error.expect("the channel error is reported");
     assert!(error.to_string().contains("NOT_FOUND"), "{error}");
@@ -90,22 +127,11 @@ async fn confirms_received_before_a_channel_error_are_kept() {
 /// and publish a routable one again. Returns are matched by `message_id`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_return_is_reported_for_its_own_message() {
-    let conn = Connection::connect(AMQP_URL, ConnectionProperties::default())
-        .await
-        .unwrap();
-    let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let (exchange, queue) = (format!("{prefix}.returns"), format!("{prefix}.bound"));
-    let admin = conn.create_channel().await.unwrap();
-    admin
-        .exchange_declare(
-            exchange.as_str().into(),
-            ExchangeKind::Topic,
-            ExchangeDeclareOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-    admin
+    let broker = Broker::new().await;
+    let exchange = broker.exchange.clone();
+    let queue = format!("{exchange}.bound");
+    broker
+        .admin
         .queue_declare(
             queue.as_str().into(),
             QueueDeclareOptions::default(),
@@ -113,7 +139,8 @@ async fn each_return_is_reported_for_its_own_message() {
         )
         .await
         .unwrap();
-    admin
+    broker
+        .admin
         .queue_bind(
             queue.as_str().into(),
             exchange.as_str().into(),
@@ -121,10 +148,6 @@ async fn each_return_is_reported_for_its_own_message() {
             QueueBindOptions::default(),
             FieldTable::default(),
         )
-        .await
-        .unwrap();
-    let ch = conn.create_channel().await.unwrap();
-    ch.confirm_select(ConfirmSelectOptions::default())
         .await
         .unwrap();
 
@@ -142,16 +165,8 @@ async fn each_return_is_reported_for_its_own_message() {
                 .with_delivery_mode(2),
         })
         .collect();
-    let sent = publish_confirmed(&ch, messages, Duration::from_secs(30)).await;
-    admin
-        .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
-        .await
-        .unwrap();
-    admin
-        .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
-        .await
-        .unwrap();
-    let _ = conn.close(200, "bye".into()).await;
+    let sent = publish_confirmed(&broker.confirms, messages, Duration::from_secs(30)).await;
+    broker.remove(Some(&queue)).await;
 
     assert!(sent.error.is_none(), "{:?}", sent.error);
     let wrong: Vec<String> = sent
