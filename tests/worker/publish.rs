@@ -219,6 +219,24 @@ async fn decisions_nobody_receives_are_retried_until_a_queue_is_bound() {
         .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .unwrap_or(0.0);
     assert!(returned >= 1.0, "nothing came back: {returned}");
+    // What came back waits in the queue with a backoff that grows with each
+    // attempt, and no row is ever without either a queue entry or a receipt.
+    app.wait_count(
+        "SELECT count(*) FROM outbox_pending WHERE attempts >= 2 AND retry_at IS NOT NULL",
+        i64::try_from(n + 1).unwrap(),
+        WAIT,
+    )
+    .await;
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM outbox o \
+             WHERE NOT EXISTS (SELECT 1 FROM outbox_pending p WHERE p.id = o.id) \
+               AND NOT EXISTS (SELECT 1 FROM outbox_published r WHERE o.id = ANY(r.ids))"
+        )
+        .await,
+        0,
+        "outbox rows neither queued nor published"
+    );
 
     app.bind("eligibility.#").await;
     app.bind("campaign.#").await;
