@@ -8,6 +8,11 @@
 # Prints every JSON line, the ratios per round, and last the medians with the targets
 # (events/s and decisions/s >= 0.5 x their ceiling, peak RSS < 150 MB).
 #
+# For context, not as the target, each round also runs the two ceilings through a topic
+# exchange (a copy of the ceiling with scripts/ceiling-topic.patch, CEILING_EXCHANGE=topic,
+# 500-byte messages, about a decision event's size): the contract makes every exchange of
+# ours a topic exchange, while the ceiling publishes through the default exchange.
+#
 #   scripts/bench-worker.sh [RUNS] [EVENTS] [CONTACTS]
 #
 # Needs RabbitMQ and PostgreSQL on the machine (AMQP_URL / DATABASE_URL as for the
@@ -28,6 +33,15 @@ DMUMATCH=$ROOT/target/release/dmumatch
 LOG=$(mktemp -d)
 trap 'rm -rf "$LOG"' EXIT
 
+# The topic-exchange copy of the ceiling, in our own target directory.
+TOPIC_DIR=$ROOT/target/ceiling-topic
+rm -rf "$TOPIC_DIR/src"
+mkdir -p "$TOPIC_DIR"
+cp -r "$CEILING_DIR/Cargo.toml" "$CEILING_DIR/Cargo.lock" "$CEILING_DIR/src" "$TOPIC_DIR/"
+(cd "$TOPIC_DIR" && git apply "$ROOT/scripts/ceiling-topic.patch")
+cargo build --release --quiet --manifest-path "$TOPIC_DIR/Cargo.toml"
+TOPIC=$TOPIC_DIR/target/release/ceiling
+
 # The last line of a command's stdout (its JSON), with its stderr kept in $LOG.
 last_json() { local name=$1; shift; "$@" 2>"$LOG/$name.err" | tail -n 1; }
 
@@ -39,23 +53,31 @@ for run in $(seq "$RUNS"); do
   amqp=$(last_json amqp "$CEILING" amqp --messages 200000 --queue-type quorum)
   fanout=$(last_json fanout "$DMUMATCH" bench fanout --contacts "$CONTACTS") \
     || { cat "$LOG/fanout.err" >&2; exit 1; }
-  printf '%s\n%s\n%s\n%s\n' "$relay" "$worker" "$amqp" "$fanout"
-  printf '%s\n%s\n%s\n%s\n' "$relay" "$worker" "$amqp" "$fanout" >> "$LOG/all.jsonl"
-  python3 - "$run" "$relay" "$worker" "$amqp" "$fanout" <<'PY'
+  relay_t=$(CEILING_EXCHANGE=topic last_json relay_t "$TOPIC" relay --messages 100000 \
+    --ack-every 100 --queue-type quorum --size 500)
+  amqp_t=$(CEILING_EXCHANGE=topic last_json amqp_t "$TOPIC" amqp --messages 200000 \
+    --queue-type quorum --size 500)
+  round=("$relay" "$worker" "$amqp" "$fanout" "$relay_t" "$amqp_t")
+  printf '%s\n' "${round[@]}"
+  printf '%s\n' "${round[@]}" >> "$LOG/all.jsonl"
+  python3 - "$run" "${round[@]}" <<'PY'
 import json, sys
 run = sys.argv[1]
-relay, worker, amqp, fanout = (json.loads(a) for a in sys.argv[2:6])
-print(f"round {run}: worker {worker['events_per_s']} events/s = "
-      f"{worker['events_per_s'] / relay['relay_per_s']:.2f} x relay {relay['relay_per_s']}; "
-      f"fanout {fanout['decisions_per_s']} decisions/s = "
-      f"{fanout['decisions_per_s'] / amqp['publish_per_s']:.2f} x amqp publish {amqp['publish_per_s']}")
+relay, worker, amqp, fanout, relay_t, amqp_t = (json.loads(a) for a in sys.argv[2:8])
+w, f = worker["events_per_s"], fanout["decisions_per_s"]
+print(f"round {run}: worker {w} events/s = {w / relay['relay_per_s']:.2f} x relay "
+      f"{relay['relay_per_s']}; fanout {f} decisions/s = "
+      f"{f / amqp['publish_per_s']:.2f} x amqp publish {amqp['publish_per_s']}")
+print(f"  through a topic exchange: worker {w / relay_t['relay_per_s']:.2f} x relay "
+      f"{relay_t['relay_per_s']}; fanout {f / amqp_t['publish_per_s']:.2f} x amqp publish "
+      f"{amqp_t['publish_per_s']}")
 PY
 done
 
 python3 - "$LOG/all.jsonl" <<'PY'
 import json, statistics, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
-rounds = [lines[i:i + 4] for i in range(0, len(lines), 4)]
+rounds = [lines[i:i + 6] for i in range(0, len(lines), 6)]
 w = [r[1]["events_per_s"] / r[0]["relay_per_s"] for r in rounds]
 f = [r[3]["decisions_per_s"] / r[2]["publish_per_s"] for r in rounds]
 rss_w = max(r[1]["peak_rss_mb"] for r in rounds)
@@ -71,4 +93,8 @@ print(f"fanout: median {med(r[3]['decisions_per_s'] for r in rounds):.0f} decisi
       f"ratio to amqp publish (quorum) median {med(f):.2f} over {len(rounds)} rounds "
       f"(target >= 0.5: {ok(med(f) >= 0.5)}); "
       f"peak RSS max {rss_f:.1f} MB (target < 150: {ok(rss_f < 150)})")
+wt = [r[1]["events_per_s"] / r[4]["relay_per_s"] for r in rounds]
+ft = [r[3]["decisions_per_s"] / r[5]["publish_per_s"] for r in rounds]
+print(f"context, the ceilings through a topic exchange (not the target): worker median "
+      f"{med(wt):.2f} x relay, fanout median {med(ft):.2f} x amqp publish")
 PY
