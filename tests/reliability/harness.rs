@@ -7,6 +7,10 @@
 //! queue of the test, so the test can read everything that went out,
 //! duplicates included, even across a broker restart.
 
+#[path = "../common/metrics.rs"]
+mod metrics;
+pub use metrics::metric_value;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -508,20 +512,6 @@ impl Drop for WorkerProc {
     fn drop(&mut self) {
         self.kill9();
     }
-}
-
-/// Sums the samples of `name` whose label set contains every part of `labels`.
-pub fn metric_value(text: &str, name: &str, labels: &[&str]) -> f64 {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| {
-            let (series, value) = l.rsplit_once(' ')?;
-            let base = series.split('{').next()?;
-            (base == name && labels.iter().all(|p| series.contains(p)))
-                .then(|| value.parse::<f64>().ok())
-                .flatten()
-        })
-        .sum()
 }
 
 /// A minimal HTTP/1.1 GET: (status, body); (0, "") when nothing answers.

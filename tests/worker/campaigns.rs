@@ -489,11 +489,11 @@ async fn a_fan_out_reads_targets_as_the_engine_does() {
 
 /// `dmumatch_fanout_pages_total{read}` in a metrics text.
 fn fanout_pages(metrics: &str, read: &str) -> f64 {
-    metrics
-        .lines()
-        .find(|l| l.starts_with(&format!("dmumatch_fanout_pages_total{{read=\"{read}\"}}")))
-        .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .unwrap_or(0.0)
+    metric_value(
+        metrics,
+        "dmumatch_fanout_pages_total",
+        &[&format!("read=\"{read}\"")],
+    )
 }
 
 /// A page read ahead is used only while it is fresh: the decide state's

@@ -2,6 +2,10 @@
 //! PostgreSQL, with its own database and its own exchange and queue names,
 //! removed again when the test ends (also when it fails).
 
+#[path = "../common/metrics.rs"]
+mod metrics;
+pub use metrics::metric_value;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

@@ -197,7 +197,7 @@ async fn each_return_is_reported_for_its_own_message() {
 /// were marked published without having reached any queue.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn decisions_nobody_receives_are_retried_until_a_queue_is_bound() {
-    use crate::helpers::{campaign, contact, created, planned, spawn_app_with};
+    use crate::helpers::{campaign, contact, created, metric_value, planned, spawn_app_with};
     use dmumatch::pb::Encoding;
     use std::collections::HashMap;
 
@@ -213,11 +213,11 @@ async fn decisions_nobody_receives_are_retried_until_a_queue_is_bound() {
     let first = app.recv_n(n, WAIT).await;
     assert!(first.iter().all(|r| r.enriched().is_some()));
     let metrics = app.metrics().await;
-    let returned = metrics
-        .lines()
-        .find(|l| l.starts_with("dmumatch_published_total") && l.contains("result=\"returned\""))
-        .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .unwrap_or(0.0);
+    let returned = metric_value(
+        &metrics,
+        "dmumatch_published_total",
+        &["result=\"returned\""],
+    );
     assert!(returned >= 1.0, "nothing came back: {returned}");
     // What came back waits in the queue with a backoff that grows with each
     // attempt, and no row is ever without either a queue entry or a receipt.
