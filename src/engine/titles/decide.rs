@@ -10,7 +10,8 @@
 //! only as rule 2 allows.
 
 use super::lexicon::{
-    Derived, F_ACCT, F_FIX, F_LEAD, F_MGMT, F_SOFT, F_TOP, F_WEAK, Lang, Lexicon, NONE, Role, pair,
+    Derived, F_ACCT, F_BARE, F_FIX, F_LEAD, F_MGMT, F_SOFT, F_TOP, F_WEAK, Lang, Lexicon, NONE,
+    Role, pair,
 };
 use super::normalise::{MAX_TOKENS, Norm, T_EMPLOYER};
 use super::subword::{self, K_FN};
@@ -341,9 +342,17 @@ impl<'a> Decider<'a> {
         }
         let outs = &outs[..nparts as usize];
 
-        // Rule 1: the highest rank of the parts …
+        // Rule 1: the highest rank of the parts that carry a rank word. A part
+        // with none ("Stagiair Marketing & Communicatie", "…, Benelux") is a
+        // department or a list item, not a title of its own, and must not
+        // outrank one that names its rank (rule 15: trainee words decide).
+        let worded = |o: &PartOut| matches!(o.rank_src, RankSrc::Hand | RankSrc::Modifier);
+        let any_worded = outs.iter().any(|o| o.rank.is_some() && worded(o));
         let mut rank_part = None;
         for (i, o) in outs.iter().enumerate() {
+            if any_worded && !worded(o) {
+                continue;
+            }
             if let Some(r) = o.rank {
                 let better = match rank_part {
                     None => true,
@@ -506,6 +515,37 @@ impl<'a> Decider<'a> {
         })
     }
 
+    /// Whether the bare-only reading of the hand word at `j` is off (rules 15,
+    /// 20): a trainee word before another person noun only qualifies it
+    /// ("Student Advisor"; an assistant stays a working student); a rank word
+    /// with anything else named ("Administratrice des ventes") is the generic noun.
+    fn not_bare(&self, items: &[Item], j: usize) -> bool {
+        let Some(e) = self.entry(&items[j]).filter(|e| e.has(F_BARE)) else {
+            return false;
+        };
+        let trainee = e.role == Role::Trainee;
+        items.iter().enumerate().any(|(k, o)| {
+            k != j
+                && match o.kind {
+                    Kind::Derived(_) | Kind::Unknown => !trainee,
+                    Kind::Hand(h) => {
+                        let r = self.lex.hand[h as usize].role;
+                        if trainee {
+                            !o.complement
+                                && r.is_rank_noun()
+                                && !matches!(r, Role::Support | Role::Trainee)
+                        } else {
+                            r.is_rank_noun()
+                                || matches!(
+                                    r,
+                                    Role::Dept | Role::Workobj | Role::Division | Role::School
+                                )
+                        }
+                    }
+                }
+        })
+    }
+
     fn has_role(&self, items: &[Item], role: Role) -> bool {
         items.iter().any(|it| self.role(it) == Some(role))
     }
@@ -537,10 +577,11 @@ impl<'a> Decider<'a> {
         let mut elected = false;
 
         // Rule 15: a trainee word decides the rank.
-        if let Some(j) = items
-            .iter()
-            .position(|it| self.role(it) == Some(Role::Trainee) && !it.complement)
-        {
+        if let Some(j) = (0..items.len()).find(|&k| {
+            self.role(&items[k]) == Some(Role::Trainee)
+                && !items[k].complement
+                && !self.not_bare(items, k)
+        }) {
             best = Some(Seniority::InternTrainee);
             winner = Some(j);
         }
@@ -594,7 +635,21 @@ impl<'a> Decider<'a> {
                 }
                 let Some(e) = self.entry(it) else { continue };
                 let r = match e.role {
-                    Role::Rank | Role::Body => e.rank,
+                    Role::Rank if self.not_bare(items, j) => Some(Seniority::Staff),
+                    Role::Rank => e.rank,
+                    // A body before another person noun only qualifies it: the
+                    // board is an object ("circuit board designer") or whom the
+                    // person serves ("Vorstandsreferent"); its member takes its
+                    // rank (rule 13).
+                    Role::Body => {
+                        let qualifies = items[j + 1..].iter().any(|o| {
+                            !o.complement
+                                && self.role(o).is_some_and(|r| {
+                                    r.is_rank_noun() && !matches!(r, Role::Body | Role::Member)
+                                })
+                        });
+                        if qualifies { None } else { e.rank }
+                    }
                     Role::Elected => {
                         elected = true;
                         e.rank
@@ -603,7 +658,13 @@ impl<'a> Decider<'a> {
                         if school {
                             school_head = true;
                             Some(Seniority::CLevel)
-                        } else if self.names_function(items, j) {
+                        } else if self.names_function(items, j)
+                            // "X Director" that names its function itself
+                            // ("Creative Director"): rule 6.
+                            || e.function.is_some_and(|f| {
+                                !matches!(f, Function::Executive | Function::Other)
+                            })
+                        {
                             Some(Seniority::VpDirector)
                         } else {
                             Some(Seniority::CLevel)
@@ -780,7 +841,7 @@ impl<'a> Decider<'a> {
             let e = self.entry(&items[j]).expect("hand item");
             out.rank_word = e.key;
             out.rank_src = RankSrc::Hand;
-            out.mgmt = e.has(F_MGMT);
+            out.mgmt = e.has(F_MGMT) && !self.not_bare(items, j);
             out.professional = matches!(e.role, Role::Partner)
                 || (best == Some(Seniority::SeniorSpecialist) && !e.has(F_MGMT));
         }
@@ -1020,9 +1081,9 @@ impl<'a> Decider<'a> {
         let functional = matches!(best, Some(Seniority::VpDirector | Seniority::HeadManager))
             && winner_e.is_some_and(|e| matches!(e.role, Role::Director | Role::Vp));
         if !functional
-            && let Some(e) = items
-                .iter()
-                .filter_map(|it| self.entry(it))
+            && let Some(e) = (0..items.len())
+                .filter(|&k| !self.not_bare(items, k))
+                .filter_map(|k| self.entry(&items[k]))
                 .find(|e| e.role.is_rank_noun() && e.has(F_TOP))
         {
             return Some((e.function.unwrap_or(Function::Executive), FnSrc::Top, e.key));

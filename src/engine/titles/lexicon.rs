@@ -143,16 +143,20 @@ impl Role {
     }
 }
 
-pub(crate) const F_TOP: u8 = 1;
-pub(crate) const F_MGMT: u8 = 2;
-pub(crate) const F_CMP: u8 = 4;
-pub(crate) const F_LEAD: u8 = 8;
-pub(crate) const F_ACCT: u8 = 16;
-pub(crate) const F_WEAK: u8 = 32;
+pub(crate) const F_TOP: u16 = 1;
+pub(crate) const F_MGMT: u16 = 2;
+pub(crate) const F_CMP: u16 = 4;
+pub(crate) const F_LEAD: u16 = 8;
+pub(crate) const F_ACCT: u16 = 16;
+pub(crate) const F_WEAK: u16 = 32;
 /// The noun's function stands whatever department is named with it (IT buyer, ICT teacher).
-pub(crate) const F_FIX: u8 = 64;
+pub(crate) const F_FIX: u16 = 64;
 /// The rank is a default the conventions do not fix: ESCO evidence of the other words may change it.
-pub(crate) const F_SOFT: u8 = 128;
+pub(crate) const F_SOFT: u16 = 128;
+/// The reading holds for the bare word only (rule 15 "a bare Student", rule 20 "a bare
+/// administrateur"): a trainee word before another person noun qualifies it (Student
+/// Advisor); a rank word with anything else named is the generic noun, staff (rule 4).
+pub(crate) const F_BARE: u16 = 256;
 
 /// Two word indices as one key.
 #[inline]
@@ -168,13 +172,13 @@ pub(crate) struct Entry {
     pub role: Role,
     pub rank: Option<Seniority>,
     pub function: Option<Function>,
-    pub flags: u8,
+    pub flags: u16,
     /// Next entry with the same key (another language), or NONE.
     pub next: u32,
 }
 
 impl Entry {
-    pub(crate) fn has(&self, flag: u8) -> bool {
+    pub(crate) fn has(&self, flag: u16) -> bool {
         self.flags & flag != 0
     }
 }
@@ -513,6 +517,7 @@ impl Lexicon {
                         "weak" => F_WEAK,
                         "fix" => F_FIX,
                         "soft" => F_SOFT,
+                        "bare" => F_BARE,
                         _ => return Err(err(ln, format!("bad flag {f:?}"))),
                     };
                 }

@@ -66,6 +66,11 @@ fn rule_01_combined_titles() {
         F::Procurement,
         S::Staff,
     );
+    // A part without a rank word (a department, a region, a list item) does
+    // not outrank the part that names one.
+    rank("Stagiair Marketing & Communicatie", "nl", S::InternTrainee);
+    rank("Werkstudent Vertrieb / Marketing", "de", S::InternTrainee);
+    rank("Sales Trainee / Account Management", "en", S::InternTrainee);
 }
 
 #[test]
@@ -335,6 +340,16 @@ fn rule_06_traps() {
     check("Non-Executive Director", "en", F::Executive, S::CLevel);
     check("General Counsel", "en", F::Legal, S::VpDirector);
     check("Associate Partner", "en", F::Executive, S::VpDirector);
+    check("Creative Director", "en", F::Marketing, S::VpDirector);
+    check(
+        "Directrice artistique",
+        "fr",
+        F::Marketing,
+        S::SeniorSpecialist,
+    );
+    // French CAO is computer-aided design, not a Chief Administrative Officer.
+    rank("Dessinateur CAO", "fr", S::Staff);
+    check("CAO", "en", F::Executive, S::CLevel);
 }
 
 #[test]
@@ -520,6 +535,11 @@ fn rule_13_boards_and_public_sector() {
         F::Executive,
         S::CLevel,
     );
+    // A board before another person noun only qualifies it.
+    rank("circuit board designer", "en", S::SeniorSpecialist);
+    rank("Vorstandsreferent", "de", S::SeniorSpecialist);
+    check("Member of the Board", "en", F::Executive, S::CLevel);
+    check("Vorstand Finanzen", "de", F::Finance, S::CLevel);
 }
 
 #[test]
@@ -585,6 +605,12 @@ fn rule_15_trainees_and_dutch_intern() {
         F::Sales,
         S::HeadManager,
     );
+    // Only a bare student is a trainee: before another person noun it qualifies it.
+    rank("Student Advisor", "en", S::SeniorSpecialist);
+    rank("Studentenadviseur", "nl", S::SeniorSpecialist);
+    rank("Student", "en", S::InternTrainee);
+    rank("Student Marketing", "nl", S::InternTrainee);
+    rank("Student-assistent", "nl", S::InternTrainee);
 }
 
 #[test]
@@ -678,6 +704,11 @@ fn rules_18_to_21_functions() {
     check("Administrateur systèmes", "fr", F::It, S::Staff);
     check("Bedrijfsarts", "nl", F::Healthcare, S::SeniorSpecialist);
     check("Medisch secretaresse", "nl", F::Administration, S::Staff);
+    // Rule 20: only a bare administrateur is a board member.
+    check("Administrateur", "fr", F::Executive, S::CLevel);
+    check("Administratrice des ventes", "fr", F::Sales, S::Staff);
+    check("Administrateur SAP", "fr", F::It, S::Staff);
+    check("Administrateur délégué", "fr", F::Executive, S::CLevel);
 }
 
 #[test]
@@ -831,6 +862,21 @@ fn gender_forms() {
     check("Ingénieure", "fr", F::EngineeringRnd, S::SeniorSpecialist);
     check("Chargé(e) de recrutement", "fr", F::Hr, S::SeniorSpecialist);
     check("Chairwoman", "en", F::Executive, S::CLevel);
+    // Feminine forms fold to the base form, so its phrases match.
+    check(
+        "Kaufmännische Geschäftsführerin",
+        "de",
+        F::Finance,
+        S::CLevel,
+    );
+    check("General Managerin", "de", F::Executive, S::CLevel);
+    check(
+        "Directrice générale des services",
+        "fr",
+        F::Executive,
+        S::CLevel,
+    );
+    check("Medische secretaresse", "nl", F::Administration, S::Staff);
 }
 
 #[test]
