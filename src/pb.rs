@@ -117,11 +117,12 @@ pub fn decode<T: Message + Default + DeserializeOwned>(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Result<T, DecodeError> {
-    // "application/json; charset=utf-8" is still JSON.
+    // "application/json; charset=utf-8" is still JSON, and media types are
+    // case-insensitive (RFC 9110 §8.3.1): "Application/JSON" too.
     let media = content_type.map(|c| c.split(';').next().unwrap_or("").trim());
     match media {
-        Some(CONTENT_TYPE_JSON) => Ok(from_json(body)?),
-        Some(CONTENT_TYPE_PROTOBUF) => Ok(T::decode(body)?),
+        Some(m) if m.eq_ignore_ascii_case(CONTENT_TYPE_JSON) => Ok(from_json(body)?),
+        Some(m) if m.eq_ignore_ascii_case(CONTENT_TYPE_PROTOBUF) => Ok(T::decode(body)?),
         None | Some("") => from_json(body).or_else(|json| {
             T::decode(body).map_err(|protobuf| DecodeError::Neither { json, protobuf })
         }),

@@ -102,6 +102,15 @@ fn decode_by_content_type() {
     let bytes = from_json.encode_to_vec();
     let from_proto: pb::ContactEvent = pb::decode(Some("application/x-protobuf"), &bytes).unwrap();
     assert_eq!(from_json, from_proto);
+    // Media types are case-insensitive; parameters are ignored.
+    assert_eq!(
+        pb::decode::<pb::ContactEvent>(Some("Application/JSON; charset=UTF-8"), &json).unwrap(),
+        from_json
+    );
+    assert_eq!(
+        pb::decode::<pb::ContactEvent>(Some("APPLICATION/X-PROTOBUF"), &bytes).unwrap(),
+        from_json
+    );
     // No content type: JSON first, then protobuf.
     assert_eq!(
         pb::decode::<pb::ContactEvent>(None, &json).unwrap(),
