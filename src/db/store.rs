@@ -235,8 +235,9 @@ pub struct ContactWrite {
     pub seniority: String,
 }
 
-/// Version-gated upsert: a row is only replaced by a higher version, or, when
-/// both versions are 0, by a later `occurred_at`; an id-only row by anything.
+/// Upserts contacts whose rows this transaction has locked (`lock_contacts`)
+/// and whose order `process::newer` has decided. Rows carry the highest
+/// version seen, so the guard only keeps a version from going backwards.
 /// Returns the number of rows written.
 pub async fn upsert_contacts(txn: &Transaction<'_>, rows: &[ContactWrite]) -> Result<u64> {
     let stmt = txn
@@ -251,10 +252,7 @@ pub async fn upsert_contacts(txn: &Transaction<'_>, rows: &[ContactWrite]) -> Re
                  country = EXCLUDED.country, org_country = EXCLUDED.org_country, \
                  organisation_id = EXCLUDED.organisation_id, function = EXCLUDED.function, \
                  seniority = EXCLUDED.seniority, updated_at = now() \
-             WHERE c.data IS NULL OR EXCLUDED.version > c.version \
-                 OR (EXCLUDED.version = 0 AND c.version = 0 \
-                     AND COALESCE(EXCLUDED.occurred_at, '-infinity') \
-                         > COALESCE(c.occurred_at, '-infinity'))",
+             WHERE c.data IS NULL OR EXCLUDED.version >= c.version",
         )
         .await?;
     let mut written = 0;

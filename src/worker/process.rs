@@ -142,17 +142,24 @@ async fn claim(
     Ok((vec![Outcome::Duplicate; ids.len()], todo))
 }
 
+/// Whether an event replaces what is stored (contract: "an event with a version
+/// not above the stored one changes nothing … Absent: `occurredAt` orders").
+/// With neither a version nor both times there is no order but arrival, so the
+/// event applies; treating it as stale would freeze the record after its first
+/// event.
 fn newer(
     version: i64,
     occurred_at: Option<DateTime<Utc>>,
     stored_version: i64,
     stored_occurred_at: Option<DateTime<Utc>>,
 ) -> bool {
-    version > stored_version
-        || (version == 0
-            && stored_version == 0
-            && occurred_at.unwrap_or(DateTime::<Utc>::MIN_UTC)
-                > stored_occurred_at.unwrap_or(DateTime::<Utc>::MIN_UTC))
+    if version != 0 {
+        return version > stored_version;
+    }
+    match (occurred_at, stored_occurred_at) {
+        (Some(at), Some(stored)) => at > stored,
+        _ => true,
+    }
 }
 
 /// A contact's state while its batch is applied.
@@ -348,8 +355,10 @@ impl<'a> ContactBatch<'a> {
                         .push(suppression_write(id, &e.event_id, &s));
                     slot.suppressions.push(s);
                 }
-                slot.version = c.version;
-                slot.occurred_at = e.occurred_at;
+                // The highest version and latest time seen: an unversioned event
+                // must not let an older version in after it.
+                slot.version = c.version.max(slot.version);
+                slot.occurred_at = e.occurred_at.max(slot.occurred_at);
                 slot.contact = Some(c);
                 slot.write_contact = true;
             }
@@ -659,8 +668,8 @@ async fn store_campaigns(
                     outcomes[i] = Outcome::Stale;
                     continue;
                 }
-                stored.version = c.version;
-                stored.occurred_at = e.occurred_at;
+                stored.version = c.version.max(stored.version);
+                stored.occurred_at = e.occurred_at.max(stored.occurred_at);
                 stored.data = Some(c.encode_to_vec());
                 // Cancellation is final: a late planned/updated is stored, not revived.
                 stored.active = stored.cancelled_at.is_none();
@@ -972,4 +981,42 @@ pub async fn due(ctx: &Ctx, keys: &[DueKey]) -> Result<usize> {
         ctx.outbox_written.notify_one();
     }
     Ok(decided)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::newer;
+    use chrono::{DateTime, Utc};
+
+    fn at(s: &str) -> Option<DateTime<Utc>> {
+        Some(s.parse().unwrap())
+    }
+
+    #[test]
+    fn a_version_orders_when_the_event_has_one() {
+        assert!(newer(3, None, 2, None));
+        assert!(!newer(2, None, 2, None));
+        assert!(!newer(
+            1,
+            at("2026-12-01T00:00:00Z"),
+            2,
+            at("2026-01-01T00:00:00Z")
+        ));
+        assert!(newer(1, None, 0, at("2026-01-01T00:00:00Z")));
+    }
+
+    #[test]
+    fn without_a_version_occurred_at_orders_and_else_arrival() {
+        let (old, new) = (at("2026-01-01T00:00:00Z"), at("2026-02-01T00:00:00Z"));
+        assert!(newer(0, new, 0, old));
+        assert!(!newer(0, old, 0, new));
+        assert!(!newer(0, old, 0, old));
+        // Stored with a version, updated without one: time orders.
+        assert!(newer(0, new, 5, old));
+        assert!(!newer(0, old, 5, new));
+        // Nothing to order by: the later arrival applies.
+        assert!(newer(0, None, 0, None));
+        assert!(newer(0, None, 5, new));
+        assert!(newer(0, new, 0, None));
+    }
 }

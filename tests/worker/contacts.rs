@@ -324,5 +324,76 @@ async fn without_versions_occurred_at_orders() {
         pb::Contact::decode(data.as_slice()).unwrap().job_title,
         "Hoofd ICT"
     );
+
+    // Neither a version nor a time: arrival orders, so each update applies
+    // (it once froze the contact after its first event).
+    for (i, title) in ["CEO", "Medewerker inkoop"].into_iter().enumerate() {
+        let mut c = contact("c-1", 0);
+        c.job_title = title.into();
+        let mut e = updated(c);
+        e.occurred_at = None;
+        app.publish_contact(&e, Encoding::Protobuf).await;
+        // Enriched again: the title changed its function and seniority.
+        assert!(app.recv_n(1, WAIT).await[0].enriched().is_some(), "{i}");
+        let data: Vec<u8> = app
+            .db
+            .query_one("SELECT data FROM contacts WHERE contact_id = 'c-1'", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(
+            pb::Contact::decode(data.as_slice()).unwrap().job_title,
+            title
+        );
+    }
+    app.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_without_a_version_is_ordered_by_time_against_a_versioned_one() {
+    let mut app = spawn_app().await;
+    let at = |seconds| Some(pb::Timestamp { seconds, nanos: 0 });
+    let mut v5 = created(contact("c-1", 5));
+    v5.occurred_at = at(1_900_000_000);
+    app.publish_contact(&v5, Encoding::Protobuf).await;
+    app.recv_n(1, WAIT).await; // enriched
+
+    // Older than v5's time: stale. Later: applies, and the version stays 5,
+    // so a late v4 is still stale after it.
+    let mut earlier = contact("c-1", 0);
+    earlier.job_title = "CEO".into();
+    let mut earlier = updated(earlier);
+    earlier.occurred_at = at(1_800_000_000);
+    let mut later = contact("c-1", 0);
+    later.job_title = "Medewerker inkoop".into();
+    let mut later = updated(later);
+    later.occurred_at = at(2_000_000_000);
+    let v4 = updated(contact("c-1", 4));
+    for e in [&earlier, &later, &v4] {
+        app.publish_contact(e, Encoding::Protobuf).await;
+    }
+    app.wait_count("SELECT count(*) FROM inbox", 4, WAIT).await;
+    let row = app
+        .db
+        .query_one(
+            "SELECT version, data FROM contacts WHERE contact_id = 'c-1'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 5);
+    let data: Vec<u8> = row.get(1);
+    assert_eq!(
+        pb::Contact::decode(data.as_slice()).unwrap().job_title,
+        "Medewerker inkoop"
+    );
+    let metrics = app.metrics().await;
+    let q = app.contacts_queue();
+    assert!(
+        metrics.contains(&format!(
+            "dmumatch_events_total{{queue=\"{q}\",type=\"contact.updated\",outcome=\"stale\"}} 2"
+        )),
+        "{metrics}"
+    );
     app.cleanup().await;
 }
