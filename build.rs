@@ -29,9 +29,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Unknown JSON fields are ignored, as the binary encoding ignores unknown
     // fields: a CRM that adds a field must not send every event to the DLQ.
+    // Defaults are written out (the mapping's "emit default values" option):
+    // the contract shows `"channelGround": "NONE"` and `"obligations": []`, and
+    // a reader should not have to know that an absent field means NONE.
     pbjson_build::Builder::new()
         .register_descriptors(&fs::read(&descriptor_path)?)?
         .ignore_unknown_fields()
+        .emit_fields()
         .build(&[".dmumatch.v1"])?;
     Ok(())
 }

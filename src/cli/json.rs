@@ -1,11 +1,10 @@
 //! The `ndjson` output of `evaluate`: canonical proto3 JSON of
-//! `EligibilityDecided`, byte for byte what the pbjson serializer writes (a
-//! test holds it to that), but with each reason's JSON escaped once per rule
-//! set instead of once per decision — the reasons' messages and citations are
-//! most of an output line.
+//! `EligibilityDecided` with defaults written out, byte for byte what the
+//! generated pbjson serializer writes (a test holds it to that), but with each
+//! reason's JSON escaped once per rule set instead of once per decision — the
+//! reasons' messages and citations are most of an output line.
 
 use std::collections::HashMap;
-use std::io::Write as _;
 
 use crate::engine::RuleSet;
 use crate::pb;
@@ -66,7 +65,8 @@ impl DecisionJson {
         }
     }
 
-    /// Appends one decision as a JSON object (no newline).
+    /// Appends one decision as a JSON object (no newline). Every scalar,
+    /// enum and list is written, defaults too, as the generated serializer does.
     pub fn write(&self, out: &mut Vec<u8>, d: &pb::EligibilityDecided) {
         let mut first = true;
         let mut key = |out: &mut Vec<u8>, name: &str| {
@@ -84,101 +84,70 @@ impl DecisionJson {
             }
             None => out.extend_from_slice(b"null"),
         };
-        if !d.decision_id.is_empty() {
-            key(out, "decisionId");
-            json(out, &d.decision_id);
-        }
-        if !d.contact_id.is_empty() {
-            key(out, "contactId");
-            json(out, &d.contact_id);
-        }
-        if !d.campaign_id.is_empty() {
-            key(out, "campaignId");
-            json(out, &d.campaign_id);
-        }
-        if d.decision != 0 {
-            key(out, "decision");
-            enum_name(
-                out,
-                pb::decision::Value::try_from(d.decision)
-                    .ok()
-                    .map(|v| v.as_str_name()),
-            );
-        }
-        if d.channel_ground != 0 {
-            key(out, "channelGround");
-            enum_name(
-                out,
-                pb::channel_ground::Value::try_from(d.channel_ground)
-                    .ok()
-                    .map(|v| v.as_str_name()),
-            );
-        }
-        if d.gdpr_basis != 0 {
-            key(out, "gdprBasis");
-            enum_name(
-                out,
-                pb::gdpr_basis::Value::try_from(d.gdpr_basis)
-                    .ok()
-                    .map(|v| v.as_str_name()),
-            );
-        }
-        if !d.jurisdiction.is_empty() {
-            key(out, "jurisdiction");
-            json(out, &d.jurisdiction);
-        }
-        if !d.rule_id.is_empty() {
-            key(out, "ruleId");
-            json(out, &d.rule_id);
-        }
-        if d.dmu_role != 0 {
-            key(out, "dmuRole");
-            enum_name(
-                out,
-                pb::dmu_role::Value::try_from(d.dmu_role)
-                    .ok()
-                    .map(|v| v.as_str_name()),
-            );
-        }
-        if d.role_relevant {
-            key(out, "roleRelevant");
-            out.extend_from_slice(b"true");
-        }
-        if !d.reasons.is_empty() {
-            key(out, "reasons");
-            for (i, r) in d.reasons.iter().enumerate() {
-                out.push(if i == 0 { b'[' } else { b',' });
-                self.reason(out, r);
+        key(out, "decisionId");
+        json(out, &d.decision_id);
+        key(out, "contactId");
+        json(out, &d.contact_id);
+        key(out, "campaignId");
+        json(out, &d.campaign_id);
+        key(out, "decision");
+        enum_name(
+            out,
+            pb::decision::Value::try_from(d.decision)
+                .ok()
+                .map(|v| v.as_str_name()),
+        );
+        key(out, "channelGround");
+        enum_name(
+            out,
+            pb::channel_ground::Value::try_from(d.channel_ground)
+                .ok()
+                .map(|v| v.as_str_name()),
+        );
+        key(out, "gdprBasis");
+        enum_name(
+            out,
+            pb::gdpr_basis::Value::try_from(d.gdpr_basis)
+                .ok()
+                .map(|v| v.as_str_name()),
+        );
+        key(out, "jurisdiction");
+        json(out, &d.jurisdiction);
+        key(out, "ruleId");
+        json(out, &d.rule_id);
+        key(out, "dmuRole");
+        enum_name(
+            out,
+            pb::dmu_role::Value::try_from(d.dmu_role)
+                .ok()
+                .map(|v| v.as_str_name()),
+        );
+        key(out, "roleRelevant");
+        json(out, &d.role_relevant);
+        key(out, "reasons");
+        out.push(b'[');
+        for (i, r) in d.reasons.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
             }
-            out.push(b']');
+            self.reason(out, r);
         }
-        if !d.obligations.is_empty() {
-            key(out, "obligations");
-            json(out, &d.obligations);
+        out.push(b']');
+        key(out, "obligations");
+        json(out, &d.obligations);
+        key(out, "ruleSetVersion");
+        json(out, &d.rule_set_version);
+        key(out, "inputDigest");
+        json(out, &d.input_digest);
+        // Message fields have presence, not a default: absent stays absent.
+        for (name, t) in [("decidedAt", &d.decided_at), ("validUntil", &d.valid_until)] {
+            if let Some(t) = t {
+                key(out, name);
+                self.timestamp(out, t);
+            }
         }
-        if !d.rule_set_version.is_empty() {
-            key(out, "ruleSetVersion");
-            json(out, &d.rule_set_version);
-        }
-        if !d.input_digest.is_empty() {
-            key(out, "inputDigest");
-            json(out, &d.input_digest);
-        }
-        if let Some(t) = &d.decided_at {
-            key(out, "decidedAt");
-            self.timestamp(out, t);
-        }
-        if let Some(t) = &d.valid_until {
-            key(out, "validUntil");
-            self.timestamp(out, t);
-        }
-        if !d.supersedes_decision_id.is_empty() {
-            key(out, "supersedesDecisionId");
-            json(out, &d.supersedes_decision_id);
-        }
-        if first {
-            let _ = out.write_all(b"{");
-        }
+        key(out, "supersedesDecisionId");
+        json(out, &d.supersedes_decision_id);
         out.push(b'}');
     }
 }
