@@ -236,15 +236,47 @@ fn bad_csv_rows_are_decided_needs_review_and_the_run_goes_on() {
         ":3: contact bad-date: column last_verified_at",
         ":4: contact bad-enum: column relationship",
         ":5: missing contact_id",
-        ":6: the row has 2 fields",
+        ":6: contact short: the row has 2 fields",
     ] {
         assert!(err.contains(needle), "{needle} in {err}");
     }
     let d = decisions(&o);
     assert_eq!(d.len(), 6);
+    // A short row still names its contact: contact_id is the first column.
+    let ids: Vec<&str> = d.iter().map(|x| x.contact_id.as_str()).collect();
+    assert_eq!(ids, ["ok-1", "bad-date", "bad-enum", "", "short", "ok-2"]);
     assert_eq!(d[0].rule_id, "BE1");
     assert_eq!(d[5].rule_id, "BE1");
     assert!(d[1..5].iter().all(|x| x.reasons[0].code == "INPUT_INVALID"));
+}
+
+#[test]
+fn a_short_row_names_no_contact_when_the_id_is_not_the_first_column() {
+    let s = Scratch::new("short-id-later");
+    let campaign = s.file("c.json", CAMPAIGN);
+    // The stray comma could have shifted anything after it, the id included.
+    let contacts = s.file(
+        "contacts.csv",
+        "email,contact_id,country
+info@acme.be,ok-1,BE
+in,fo@acme.be,c-2,BE
+",
+    );
+    let o = run(&[
+        "evaluate",
+        "--contacts",
+        contacts.to_str().unwrap(),
+        "--campaign",
+        campaign.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains(":3: the row has 4 fields"),
+        "{}",
+        stderr(&o)
+    );
+    let ids: Vec<String> = decisions(&o).into_iter().map(|x| x.contact_id).collect();
+    assert_eq!(ids, ["ok-1", ""]);
 }
 
 #[test]

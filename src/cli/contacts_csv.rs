@@ -232,6 +232,20 @@ impl Columns {
         Ok(Columns { index })
     }
 
+    /// The contact id of a row that could not be split into the header's
+    /// columns (wrong field count, not UTF-8), so its `INPUT_INVALID` decision
+    /// can still name it. Only when `contact_id` is the first column: a stray
+    /// delimiter before any later column would shift it onto another value.
+    pub fn leading_id(&self, rec: &ByteRecord) -> String {
+        match self.index[Col::ContactId as usize] {
+            Some(0) => rec
+                .get(0)
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .map_or_else(String::new, |id| id.trim().to_owned()),
+            _ => String::new(),
+        }
+    }
+
     /// Known columns present in the file, canonical names.
     pub fn present(&self) -> impl Iterator<Item = &'static str> + '_ {
         COLUMNS

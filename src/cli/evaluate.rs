@@ -599,7 +599,7 @@ impl Shared<'_> {
                     let line = slot.position().map_or(0, |p| p.line());
                     let parsed = if slot.len() != self.header_len {
                         Err(contacts_csv::RowError {
-                            contact_id: String::new(),
+                            contact_id: cols.leading_id(slot),
                             message: format!(
                                 "the row has {} fields, the header {}",
                                 slot.len(),
@@ -615,13 +615,18 @@ impl Shared<'_> {
                                 contacts_csv::contact_into(&srec, cols, &mut buf.contact),
                                 srec.into_byte_record(),
                             ),
-                            Err(e) => (
-                                Err(contacts_csv::RowError {
-                                    contact_id: String::new(),
-                                    message: format!("not UTF-8 ({})", e.utf8_error()),
-                                }),
-                                e.into_byte_record(),
-                            ),
+                            Err(e) => {
+                                let message = format!("not UTF-8 ({})", e.utf8_error());
+                                let back = e.into_byte_record();
+                                let contact_id = cols.leading_id(&back);
+                                (
+                                    Err(contacts_csv::RowError {
+                                        contact_id,
+                                        message,
+                                    }),
+                                    back,
+                                )
+                            }
                         };
                         buf.spare = Some(std::mem::replace(slot, back));
                         parsed
