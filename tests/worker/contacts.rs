@@ -288,6 +288,23 @@ async fn duplicates_and_stale_versions_change_nothing() {
     app.cleanup().await;
 }
 
+/// A contact's stored version and job title.
+async fn stored(app: &TestApp, id: &str) -> (i64, String) {
+    let row = app
+        .db
+        .query_one(
+            "SELECT version, data FROM contacts WHERE contact_id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    let data: Vec<u8> = row.get(1);
+    (
+        row.get(0),
+        pb::Contact::decode(data.as_slice()).unwrap().job_title,
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_versions_occurred_at_orders() {
     let mut app = spawn_app().await;
@@ -314,16 +331,7 @@ async fn without_versions_occurred_at_orders() {
     app.publish_contact(&older, Encoding::Protobuf).await;
     app.wait_count("SELECT count(*) FROM inbox", 2, WAIT).await;
     assert!(app.quiet(Duration::from_millis(1000)).await.is_empty());
-    let data: Vec<u8> = app
-        .db
-        .query_one("SELECT data FROM contacts WHERE contact_id = 'c-1'", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(
-        pb::Contact::decode(data.as_slice()).unwrap().job_title,
-        "Hoofd ICT"
-    );
+    assert_eq!(stored(&app, "c-1").await, (0, "Hoofd ICT".to_owned()));
 
     // Neither a version nor a time: arrival orders, so each update applies
     // (it once froze the contact after its first event).
@@ -335,16 +343,7 @@ async fn without_versions_occurred_at_orders() {
         app.publish_contact(&e, Encoding::Protobuf).await;
         // Enriched again: the title changed its function and seniority.
         assert!(app.recv_n(1, WAIT).await[0].enriched().is_some(), "{i}");
-        let data: Vec<u8> = app
-            .db
-            .query_one("SELECT data FROM contacts WHERE contact_id = 'c-1'", &[])
-            .await
-            .unwrap()
-            .get(0);
-        assert_eq!(
-            pb::Contact::decode(data.as_slice()).unwrap().job_title,
-            title
-        );
+        assert_eq!(stored(&app, "c-1").await, (0, title.to_owned()));
     }
     app.cleanup().await;
 }
@@ -373,19 +372,9 @@ async fn an_update_without_a_version_is_ordered_by_time_against_a_versioned_one(
         app.publish_contact(e, Encoding::Protobuf).await;
     }
     app.wait_count("SELECT count(*) FROM inbox", 4, WAIT).await;
-    let row = app
-        .db
-        .query_one(
-            "SELECT version, data FROM contacts WHERE contact_id = 'c-1'",
-            &[],
-        )
-        .await
-        .unwrap();
-    assert_eq!(row.get::<_, i64>(0), 5);
-    let data: Vec<u8> = row.get(1);
     assert_eq!(
-        pb::Contact::decode(data.as_slice()).unwrap().job_title,
-        "Medewerker inkoop"
+        stored(&app, "c-1").await,
+        (5, "Medewerker inkoop".to_owned())
     );
     let metrics = app.metrics().await;
     let q = app.contacts_queue();
