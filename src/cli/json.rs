@@ -68,60 +68,36 @@ impl DecisionJson {
     /// Appends one decision as a JSON object (no newline). Every scalar,
     /// enum and list is written, defaults too, as the generated serializer does.
     pub fn write(&self, out: &mut Vec<u8>, d: &pb::EligibilityDecided) {
-        let mut first = true;
-        let mut key = |out: &mut Vec<u8>, name: &str| {
-            out.push(if first { b'{' } else { b',' });
-            first = false;
-            out.push(b'"');
+        use pb::{channel_ground, decision, dmu_role, gdpr_basis};
+        let key = |out: &mut Vec<u8>, name: &str| {
+            out.extend_from_slice(b",\"");
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(b"\":");
         };
-        let enum_name = |out: &mut Vec<u8>, name: Option<&str>| match name {
-            Some(n) => {
-                out.push(b'"');
-                out.extend_from_slice(n.as_bytes());
-                out.push(b'"');
-            }
-            None => out.extend_from_slice(b"null"),
-        };
-        key(out, "decisionId");
+        // An enum's name; an unknown number has none and is written as null.
+        let enum_name = |out: &mut Vec<u8>, name: Option<&str>| json(out, &name);
+        out.extend_from_slice(b"{\"decisionId\":");
         json(out, &d.decision_id);
         key(out, "contactId");
         json(out, &d.contact_id);
         key(out, "campaignId");
         json(out, &d.campaign_id);
         key(out, "decision");
-        enum_name(
-            out,
-            pb::decision::Value::try_from(d.decision)
-                .ok()
-                .map(|v| v.as_str_name()),
-        );
+        let v = decision::Value::try_from(d.decision).ok();
+        enum_name(out, v.map(|v| v.as_str_name()));
         key(out, "channelGround");
-        enum_name(
-            out,
-            pb::channel_ground::Value::try_from(d.channel_ground)
-                .ok()
-                .map(|v| v.as_str_name()),
-        );
+        let v = channel_ground::Value::try_from(d.channel_ground).ok();
+        enum_name(out, v.map(|v| v.as_str_name()));
         key(out, "gdprBasis");
-        enum_name(
-            out,
-            pb::gdpr_basis::Value::try_from(d.gdpr_basis)
-                .ok()
-                .map(|v| v.as_str_name()),
-        );
+        let v = gdpr_basis::Value::try_from(d.gdpr_basis).ok();
+        enum_name(out, v.map(|v| v.as_str_name()));
         key(out, "jurisdiction");
         json(out, &d.jurisdiction);
         key(out, "ruleId");
         json(out, &d.rule_id);
         key(out, "dmuRole");
-        enum_name(
-            out,
-            pb::dmu_role::Value::try_from(d.dmu_role)
-                .ok()
-                .map(|v| v.as_str_name()),
-        );
+        let v = dmu_role::Value::try_from(d.dmu_role).ok();
+        enum_name(out, v.map(|v| v.as_str_name()));
         key(out, "roleRelevant");
         json(out, &d.role_relevant);
         key(out, "reasons");
