@@ -6,7 +6,9 @@
 //!
 //! ESCO_CSV defaults to ../shared/data/esco_lexicon_dev.csv, from the repository root (columns
 //! label,lang,kind,isco,function,concept), OUT_DIR to data/titles.
-//! `NO_SUBWORD=1 … holdout` scores without the sub-word model, for comparison.
+//! `NO_SUBWORD=1 … holdout` scores without the sub-word model, for comparison;
+//! `FLIP=1 … holdout` swaps the two halves (trains on the scored half, scores
+//! the other): a second estimate, to tell a change from the noise of one split.
 //! `holdout` splits the ESCO occupations (concepts) in two by a hash, derives the
 //! table from one half and scores the other half's labels: function against the
 //! label's function, seniority against the ISCO rule of `titles-taxonomy.md` §9.
@@ -70,7 +72,7 @@ fn esco(r: &Row) -> EscoRow<'_> {
 }
 
 fn in_first_half(concept: &str) -> bool {
-    Sha256::digest(concept.as_bytes())[0] < 128
+    (Sha256::digest(concept.as_bytes())[0] < 128) != std::env::var_os("FLIP").is_some()
 }
 
 fn main() -> anyhow::Result<()> {

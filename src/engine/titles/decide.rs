@@ -550,6 +550,16 @@ impl<'a> Decider<'a> {
     fn votes<'i>(&self, items: impl IntoIterator<Item = &'i Item>) -> Votes {
         let mut v = Votes::new(self.lex);
         for it in items {
+            // an unknown profession noun: the functions of professionals, and
+            // a domain the sub-word model reads (Epidemiologe, Pharmazeut)
+            if it.dw == self.lex.profession {
+                for (l, x) in v.logit.iter_mut().zip(&self.lex.profession_fn) {
+                    *l += x;
+                }
+                v.words += 1;
+                v.domain += 1;
+                continue;
+            }
             if it.dw != NONE {
                 v.add(
                     &self.lex.derived[it.dw as usize],

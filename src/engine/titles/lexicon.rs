@@ -199,7 +199,7 @@ pub(crate) struct Derived {
     pub n: u16,
     /// The largest function weights of the word (logistic regression on ESCO
     /// labels), largest first.
-    pub funcs: [(Function, f32); 3],
+    pub funcs: [(Function, f32); 4],
     pub nfuncs: u8,
     /// The largest rank-class weights (class index c/m/p/s, weight).
     pub ranks: [(u8, f32); 2],
@@ -361,6 +361,10 @@ pub(crate) struct Lexicon {
     pub bias: [f32; 16],
     /// Intercepts of the rank-class model.
     pub rank_bias: [f32; RANK_CLASSES],
+    /// What an unknown profession noun (Epidemiologe, Pharmazeut) says of the
+    /// function: half the log ratio of the functions of ISCO professionals to all
+    /// (the `(profession)` line of `esco_words.tsv`).
+    pub profession_fn: [f32; 16],
     /// The derived records that stand for an unknown trade / profession noun.
     pub trade: u32,
     pub profession: u32,
@@ -404,7 +408,7 @@ impl Lexicon {
             key: "(unknown profession noun)",
             langs: 0,
             n: 3,
-            funcs: [(Function::Other, 0.0); 3],
+            funcs: [(Function::Other, 0.0); 4],
             nfuncs: 0,
             ranks: [(2, 2.0), (0, 0.0)],
             nranks: 1,
@@ -416,6 +420,7 @@ impl Lexicon {
             n: 3,
             funcs: [
                 (Function::Operations, 1.5),
+                (Function::Other, 0.0),
                 (Function::Other, 0.0),
                 (Function::Other, 0.0),
             ],
@@ -655,6 +660,18 @@ impl Lexicon {
                     .ok_or_else(|| err(format!("bad rank counts {ranks:?}")))?;
             }
             let class = |c: &str| RANK_NAMES.iter().position(|&n| n == c);
+            if key == "(profession)" {
+                for fc in funcs.unwrap_or("").split(' ').filter(|s| !s.is_empty()) {
+                    let (f, x) = fc
+                        .split_once(':')
+                        .ok_or_else(|| err(format!("bad weight {fc:?}")))?;
+                    let f =
+                        Function::from_id(f).ok_or_else(|| err(format!("bad function {f:?}")))?;
+                    self.profession_fn[f as usize] =
+                        x.parse().map_err(|_| err(format!("bad weight {x:?}")))?;
+                }
+                continue;
+            }
             if key == "(bias)" {
                 for cw in rank_weights
                     .unwrap_or("")
@@ -683,7 +700,7 @@ impl Lexicon {
                 key,
                 langs,
                 n,
-                funcs: [(Function::Other, 0.0); 3],
+                funcs: [(Function::Other, 0.0); 4],
                 nfuncs: 0,
                 ranks: [(0, 0.0); 2],
                 nranks: 0,
