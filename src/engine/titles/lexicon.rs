@@ -660,16 +660,20 @@ impl Lexicon {
                     .ok_or_else(|| err(format!("bad rank counts {ranks:?}")))?;
             }
             let class = |c: &str| RANK_NAMES.iter().position(|&n| n == c);
-            if key == "(profession)" {
+            // `function:weight` pairs into a per-function array.
+            let read_functions = |into: &mut [f32; 16]| -> Result<(), LexiconError> {
                 for fc in funcs.unwrap_or("").split(' ').filter(|s| !s.is_empty()) {
                     let (f, x) = fc
                         .split_once(':')
                         .ok_or_else(|| err(format!("bad weight {fc:?}")))?;
                     let f =
                         Function::from_id(f).ok_or_else(|| err(format!("bad function {f:?}")))?;
-                    self.profession_fn[f as usize] =
-                        x.parse().map_err(|_| err(format!("bad weight {x:?}")))?;
+                    into[f as usize] = x.parse().map_err(|_| err(format!("bad weight {x:?}")))?;
                 }
+                Ok(())
+            };
+            if key == "(profession)" {
+                read_functions(&mut self.profession_fn)?;
                 continue;
             }
             if key == "(bias)" {
@@ -685,15 +689,7 @@ impl Lexicon {
                     self.rank_bias[c] =
                         x.parse().map_err(|_| err(format!("bad intercept {x:?}")))?;
                 }
-                for fc in funcs.unwrap_or("").split(' ').filter(|s| !s.is_empty()) {
-                    let (f, x) = fc
-                        .split_once(':')
-                        .ok_or_else(|| err(format!("bad intercept {fc:?}")))?;
-                    let f =
-                        Function::from_id(f).ok_or_else(|| err(format!("bad function {f:?}")))?;
-                    self.bias[f as usize] =
-                        x.parse().map_err(|_| err(format!("bad intercept {x:?}")))?;
-                }
+                read_functions(&mut self.bias)?;
                 continue;
             }
             let mut d = Derived {
