@@ -74,6 +74,12 @@ pub enum DecodeError {
     },
 }
 
+/// The name of an enum field's value (`decision::Value::as_str_name` and the
+/// like); None for a number the schema does not know.
+pub fn enum_name<T: TryFrom<i32>>(v: i32, name: fn(&T) -> &'static str) -> Option<&'static str> {
+    T::try_from(v).ok().map(|t| name(&t))
+}
+
 /// Canonical proto3 JSON → message. `null` means "not set" for every field, as
 /// the proto3 JSON mapping says, and so does `""` (`docs/spec/eligibility-rules.md`:
 /// a field that is absent, null or "" is not set); pbjson accepts neither for

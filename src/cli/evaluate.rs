@@ -481,7 +481,7 @@ fn fit(s: &str, width: usize) -> std::borrow::Cow<'_, str> {
 }
 
 fn enum_name<T: TryFrom<i32>>(v: i32, name: fn(&T) -> &'static str) -> &'static str {
-    T::try_from(v).map_or("?", |t| name(&t))
+    pb::enum_name(v, name).unwrap_or("?")
 }
 
 fn ts_text(t: &Option<pb::Timestamp>) -> String {

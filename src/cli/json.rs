@@ -68,14 +68,13 @@ impl DecisionJson {
     /// Appends one decision as a JSON object (no newline). Every scalar,
     /// enum and list is written, defaults too, as the generated serializer does.
     pub fn write(&self, out: &mut Vec<u8>, d: &pb::EligibilityDecided) {
-        use pb::{channel_ground, decision, dmu_role, gdpr_basis};
+        use pb::{channel_ground, decision, dmu_role, enum_name, gdpr_basis};
         let key = |out: &mut Vec<u8>, name: &str| {
             out.extend_from_slice(b",\"");
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(b"\":");
         };
-        // An enum's name; an unknown number has none and is written as null.
-        let enum_name = |out: &mut Vec<u8>, name: Option<&str>| json(out, &name);
+        // An unknown enum number has no name and is written as null.
         out.extend_from_slice(b"{\"decisionId\":");
         json(out, &d.decision_id);
         key(out, "contactId");
@@ -83,21 +82,23 @@ impl DecisionJson {
         key(out, "campaignId");
         json(out, &d.campaign_id);
         key(out, "decision");
-        let v = decision::Value::try_from(d.decision).ok();
-        enum_name(out, v.map(|v| v.as_str_name()));
+        json(out, &enum_name(d.decision, decision::Value::as_str_name));
         key(out, "channelGround");
-        let v = channel_ground::Value::try_from(d.channel_ground).ok();
-        enum_name(out, v.map(|v| v.as_str_name()));
+        json(
+            out,
+            &enum_name(d.channel_ground, channel_ground::Value::as_str_name),
+        );
         key(out, "gdprBasis");
-        let v = gdpr_basis::Value::try_from(d.gdpr_basis).ok();
-        enum_name(out, v.map(|v| v.as_str_name()));
+        json(
+            out,
+            &enum_name(d.gdpr_basis, gdpr_basis::Value::as_str_name),
+        );
         key(out, "jurisdiction");
         json(out, &d.jurisdiction);
         key(out, "ruleId");
         json(out, &d.rule_id);
         key(out, "dmuRole");
-        let v = dmu_role::Value::try_from(d.dmu_role).ok();
-        enum_name(out, v.map(|v| v.as_str_name()));
+        json(out, &enum_name(d.dmu_role, dmu_role::Value::as_str_name));
         key(out, "roleRelevant");
         json(out, &d.role_relevant);
         key(out, "reasons");
