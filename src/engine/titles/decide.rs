@@ -1333,6 +1333,9 @@ pub(crate) fn detect_lang(lex: &Lexicon, norm: &Norm) -> Option<Lang> {
     } else {
         0
     };
+    if norm.dutch_spelling {
+        seen |= Lang::Nl as u8;
+    }
     for t in norm.tokens() {
         if t.word == NONE {
             continue;

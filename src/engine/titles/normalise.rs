@@ -46,6 +46,10 @@ pub(crate) struct Norm {
     lang: Option<Lang>,
     /// Languages of the employer marker ("bij" is Dutch: rule 23).
     pub marker_langs: u8,
+    /// Dutch spelling seen: a diaeresis that splits a vowel pair (coördinator,
+    /// financiële, ideeën). Accents are folded before lookup, so the word alone
+    /// no longer tells "coördinator" from the English "coordinator" (rule 23).
+    pub dutch_spelling: bool,
 }
 
 impl Norm {
@@ -63,6 +67,7 @@ impl Norm {
             cur_digit: false,
             lang: None,
             marker_langs: 0,
+            dutch_spelling: false,
         }
     }
 
@@ -105,6 +110,16 @@ impl Norm {
                         prev = 'n';
                         continue;
                     }
+                }
+                // Dutch spelling: coö, eë, ië. German and French write a
+                // diaeresis after a vowel too, but not in these (Geoökologe, Noël).
+                let word = self.cur.map_or(&[][..], |s| &self.buf[s..self.len]);
+                if match c {
+                    'ö' | 'Ö' => word.ends_with(b"co"),
+                    'ë' | 'Ë' => word.ends_with(b"e") || word.ends_with(b"i"),
+                    _ => false,
+                } {
+                    self.dutch_spelling = true;
                 }
                 self.push_char(c);
                 prev = c;
@@ -598,6 +613,32 @@ mod tests {
             .map(|(w, _)| w)
             .collect::<Vec<_>>()
             .join(" ")
+    }
+
+    #[test]
+    fn dutch_spelling() {
+        let dutch = |title: &str| {
+            let mut n = Norm::new();
+            n.run(title, &Classifier::embedded().lex, None);
+            n.dutch_spelling
+        };
+        for t in [
+            "ICT-coördinator",
+            "COÖRDINATOR",
+            "Medewerker financiële zaken",
+            "Ideeën",
+        ] {
+            assert!(dutch(t), "{t}");
+        }
+        for t in [
+            "ICT coordinator",
+            "Geoökologe",
+            "Noël",
+            "Geschäftsführer",
+            "Zoë",
+        ] {
+            assert!(!dutch(t), "{t}");
+        }
     }
 
     #[test]

@@ -329,6 +329,9 @@ fn rule_06_director_by_language() {
     check("DSI", "fr", F::It, S::VpDirector);
     // head of a branch or division
     check("Regional Director", "en", F::Other, S::VpDirector);
+    check("Divisional Director", "en", F::Other, S::VpDirector);
+    // "sole" names no function: a bare director
+    check("Sole Director", "en", F::Executive, S::CLevel);
     check("Directeur d'usine", "fr", F::Operations, S::VpDirector);
 }
 
@@ -409,6 +412,21 @@ fn rule_09_coordinator() {
         S::HeadManager,
     );
     check("Projectcoördinator", "nl", F::Operations, S::Staff);
+    // a team coördinator of a named team, a department's "zaken" (affairs)
+    check("Teamcoördinator ICT", "nl", F::It, S::HeadManager);
+    check("Teamcoördinator", "nl", F::Other, S::Staff);
+    check(
+        "Coördinator facilitaire zaken",
+        "nl",
+        F::Facilities,
+        S::HeadManager,
+    );
+    check(
+        "Coördinator financiële zaken",
+        "nl",
+        F::Finance,
+        S::HeadManager,
+    );
     check("Marketing Coordinator", "en", F::Marketing, S::Staff);
     check("Procurement Coordinator", "en", F::Procurement, S::Staff);
     check("Koordinator Einkauf", "de", F::Procurement, S::Staff);
@@ -472,6 +490,13 @@ fn rule_11_owners_partners_legal_managers() {
     );
     check("Pharmacien titulaire", "fr", F::Healthcare, S::Owner);
     check("Chef d'entreprise", "fr", F::Executive, S::Owner);
+    check("Proprietor", "en", F::Executive, S::Owner);
+    check("Sole Proprietor", "en", F::Executive, S::Owner);
+    check("Sole Trader", "en", F::Other, S::Owner);
+    check("Sole Practitioner", "en", F::Other, S::Owner);
+    check("Managing Member", "en", F::Executive, S::Owner);
+    check("Eigenares", "nl", F::Executive, S::Owner);
+    check("Mede-eigenaresse", "nl", F::Executive, S::Owner);
     // the legal manager is c_level unless ownership is named
     check("Zaakvoerder", "nl", F::Executive, S::CLevel);
     check("Zaakvoerder-eigenaar", "nl", F::Executive, S::Owner);
@@ -749,6 +774,18 @@ fn rule_23_language_detection() {
     assert_eq!(r.seniority, S::SeniorSpecialist);
     let r = c.classify("Facilitair coördinator", None);
     assert_eq!(r.seniority, S::HeadManager, "a Dutch word makes it Dutch");
+    // Dutch spelling makes it Dutch: the diaeresis of coö, eë, ië (folded for lookup)
+    let r = c.classify("ICT-coördinator", None);
+    assert_eq!((r.function, r.seniority), (F::It, S::HeadManager));
+    let r = c.classify("ICT-coordinator", None);
+    assert_eq!(r.seniority, S::Staff, "without it, English: staff");
+    let r = c.classify("Intern auditor financiële administratie", None);
+    assert_eq!(
+        r.seniority,
+        S::SeniorSpecialist,
+        "{:?}",
+        r.evidence_strings()
+    );
 }
 
 #[test]
