@@ -250,6 +250,15 @@ fn rule_05_manager_of_a_department_or_of_a_work_object() {
     check("Fleet Manager", "en", F::Facilities, S::HeadManager);
     check("Facilitair manager", "nl", F::Facilities, S::HeadManager);
     check("Qualitätsmanager", "de", F::Operations, S::HeadManager);
+    // an account manager sells whatever market is named, key or not
+    check(
+        "Key Accountmanager Zorg",
+        "nl",
+        F::Sales,
+        S::SeniorSpecialist,
+    );
+    check("Enterprise Account Executive", "en", F::Sales, S::Staff);
+    check("Online marketeer", "nl", F::Marketing, S::SeniorSpecialist);
     check(
         "Product Manager",
         "en",
@@ -332,6 +341,7 @@ fn rule_06_director_by_language() {
     check("Divisional Director", "en", F::Other, S::VpDirector);
     // "sole" names no function: a bare director
     check("Sole Director", "en", F::Executive, S::CLevel);
+    check("Dir. of Sales", "en", F::Sales, S::VpDirector);
     check("Directeur d'usine", "fr", F::Operations, S::VpDirector);
 }
 
@@ -430,6 +440,9 @@ fn rule_09_coordinator() {
     check("Marketing Coordinator", "en", F::Marketing, S::Staff);
     check("Procurement Coordinator", "en", F::Procurement, S::Staff);
     check("Koordinator Einkauf", "de", F::Procurement, S::Staff);
+    check("Schichtführer", "de", F::Operations, S::HeadManager);
+    check("Personalchef", "de", F::Hr, S::HeadManager);
+    check("Infirmière en chef", "fr", F::Healthcare, S::HeadManager);
     check("Coordinatrice logistique", "fr", F::Operations, S::Staff);
 }
 
@@ -495,6 +508,8 @@ fn rule_11_owners_partners_legal_managers() {
     check("Sole Trader", "en", F::Other, S::Owner);
     check("Sole Practitioner", "en", F::Other, S::Owner);
     check("Managing Member", "en", F::Executive, S::Owner);
+    check("Freiberuflicher Übersetzer", "de", F::Other, S::Owner);
+    check("Selbstständige Beraterin", "de", F::Other, S::Owner);
     check("Eigenares", "nl", F::Executive, S::Owner);
     check("Mede-eigenaresse", "nl", F::Executive, S::Owner);
     // the legal manager is c_level unless ownership is named
@@ -535,6 +550,9 @@ fn rule_12_associate() {
 #[test]
 fn rule_13_boards_and_public_sector() {
     check("Board Member", "en", F::Executive, S::CLevel);
+    check("Bourgmestre", "fr", F::Other, S::CLevel);
+    check("Secrétaire communal", "fr", F::Executive, S::CLevel);
+    check("Administratrice déléguée", "fr", F::Executive, S::CLevel);
     check("Member of the Board", "en", F::Executive, S::CLevel);
     check("Lid Raad van Commissarissen", "nl", F::Executive, S::CLevel);
     check("Lid van de Raad van Bestuur", "nl", F::Executive, S::CLevel);
@@ -684,6 +702,26 @@ fn rule_17_c_suite_functions() {
 #[test]
 fn rules_18_to_21_functions() {
     check("BI Specialist", "en", F::It, S::SeniorSpecialist);
+    check("Lohnbuchhalterin", "de", F::Hr, S::Staff);
+    check("Haustechniker", "de", F::Facilities, S::Staff);
+    check("Responsable bâtiments", "fr", F::Facilities, S::HeadManager);
+    check("Téléconseillère", "fr", F::CustomerService, S::Staff);
+    check(
+        "Conseillère service client",
+        "fr",
+        F::CustomerService,
+        S::Staff,
+    );
+    check("Azubi Fachinformatiker", "de", F::It, S::InternTrainee);
+    check("Summer Intern, Finance", "en", F::Finance, S::InternTrainee);
+    check(
+        "Déléguée à la protection des données",
+        "fr",
+        F::Legal,
+        S::SeniorSpecialist,
+    );
+    check("Real Estate Developer", "en", F::Other, S::SeniorSpecialist);
+    check("Chargé de cours", "fr", F::Education, S::SeniorSpecialist);
     check("Servicedesk medewerker", "nl", F::It, S::Staff);
     check(
         "Customer Support Engineer",
