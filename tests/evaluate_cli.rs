@@ -299,6 +299,11 @@ fn a_bad_campaign_stops_the_run() {
             r#"{"campaignId": "c", "dmuProfile": {"targetRoles": ["BOSS"]}}"#,
             "not a contract Campaign",
         ),
+        (
+            "none.json",
+            r#"{"campaignId": "c", "dmuProfile": {"targetRoles": ["DECIDER", "UNKNOWN"]}}"#,
+            "targetRoles has UNKNOWN, which no campaign can target",
+        ),
     ] {
         let c = s.file(name, text);
         let o = run(&["evaluate", "--campaign", c.to_str().unwrap()]);

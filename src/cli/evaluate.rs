@@ -22,7 +22,6 @@ use sha2::{Digest, Sha256};
 use super::contacts_csv::{self, Columns};
 use super::summary::{CampaignInfo, CampaignStats, RunInfo};
 use crate::engine::eligibility::{PreparedCampaign, decide_invalid_input, decide_prepared_into};
-use crate::engine::taxonomy::Function;
 use crate::engine::{Classifier, RuleSet, enrich};
 use crate::pb;
 
@@ -104,31 +103,16 @@ struct LoadedCampaign {
     prepared: PreparedCampaign,
 }
 
-/// Reads and checks a campaign file: bad JSON, no id or unknown function ids
-/// stop the run with a clear message.
+/// Reads and checks a campaign file: bad JSON, no id, an unknown function id
+/// or a target role that is no role stop the run with a clear message.
 fn load_campaign(text: &[u8], name: &str, rules: &RuleSet) -> anyhow::Result<LoadedCampaign> {
     let c: pb::Campaign =
         pb::from_json(text).with_context(|| format!("campaign {name}: not a contract Campaign"))?;
     if c.campaign_id.trim().is_empty() {
         bail!("campaign {name}: campaignId is missing");
     }
-    if let Some(p) = &c.dmu_profile {
-        for (field, ids) in [
-            ("owningFunctions", &p.owning_functions),
-            ("userFunctions", &p.user_functions),
-            ("budgetFunctions", &p.budget_functions),
-        ] {
-            for id in ids {
-                if Function::from_id(id.trim()).is_none() {
-                    let known: Vec<&str> = Function::ALL.iter().map(|f| f.id()).collect();
-                    bail!(
-                        "campaign {name}: dmuProfile.{field} has unknown function {id:?} (known: {})",
-                        known.join(", ")
-                    );
-                }
-            }
-        }
-    }
+    crate::engine::dmu::check_profile(c.dmu_profile.as_ref())
+        .map_err(|e| anyhow::anyhow!("campaign {name}: {e}"))?;
     if c.channel == pb::channel::Value::Unspecified as i32 {
         eprintln!("dmumatch: warning: campaign {name} has no channel; every contact gets I1");
     }

@@ -6,6 +6,52 @@ use super::rules::{DmuRow, FunctionMask, RuleSet, function_bit, seniority_bit};
 use super::taxonomy::{Function, Seniority};
 use crate::pb;
 
+/// Why a campaign's DMU profile cannot be used as given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProfileError {
+    #[error("dmuProfile.{field} has unknown function {id:?} (known: {known})")]
+    UnknownFunction {
+        field: &'static str,
+        id: String,
+        known: String,
+    },
+    /// NONE or UNKNOWN: targeting them would make legitimate interest hold for
+    /// contacts the campaign does not address in their role (rule R1).
+    #[error(
+        "dmuProfile.targetRoles has {0}, which no campaign can target \
+         (DECIDER, APPROVER, INFLUENCER, BUYER, USER, GATEKEEPER)"
+    )]
+    NotARole(&'static str),
+}
+
+/// Checks a campaign's DMU profile against the contract: function ids of the
+/// taxonomy, and target roles that are roles. The worker dead-letters such a
+/// campaign and `evaluate` refuses it; unknown enum numbers are the decoder's.
+pub fn check_profile(profile: Option<&pb::DmuProfile>) -> Result<(), ProfileError> {
+    let Some(p) = profile else { return Ok(()) };
+    for (field, ids) in [
+        ("owningFunctions", &p.owning_functions),
+        ("userFunctions", &p.user_functions),
+        ("budgetFunctions", &p.budget_functions),
+    ] {
+        if let Some(id) = ids.iter().find(|id| Function::from_id(id.trim()).is_none()) {
+            let known: Vec<&str> = Function::ALL.iter().map(|f| f.id()).collect();
+            return Err(ProfileError::UnknownFunction {
+                field,
+                id: id.clone(),
+                known: known.join(", "),
+            });
+        }
+    }
+    use pb::dmu_role::Value as R;
+    for &r in &p.target_roles {
+        if let Ok(v @ (R::None | R::Unknown)) = R::try_from(r) {
+            return Err(ProfileError::NotARole(v.as_str_name()));
+        }
+    }
+    Ok(())
+}
+
 /// A campaign's DMU profile as bit masks, computed once per campaign.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ProfileMasks {
@@ -17,8 +63,8 @@ pub struct ProfileMasks {
 }
 
 impl ProfileMasks {
-    /// Unknown function ids are ignored here (the CLI refuses them when it
-    /// loads a campaign); an empty `budgetFunctions` means `[finance]`.
+    /// Unknown function ids are ignored here (`check_profile` refuses them
+    /// before); an empty `budgetFunctions` means `[finance]`.
     pub fn new(profile: Option<&pb::DmuProfile>) -> ProfileMasks {
         let mask = |ids: &[String]| {
             ids.iter()
@@ -116,6 +162,27 @@ mod tests {
     use super::*;
     use pb::dmu_role::Value as R;
     use {Function as F, Seniority as S};
+
+    #[test]
+    fn a_profile_names_known_functions_and_roles() {
+        let profile = |owning: &[&str], roles: &[R]| pb::DmuProfile {
+            owning_functions: owning.iter().map(|s| s.to_string()).collect(),
+            target_roles: roles.iter().map(|&r| r as i32).collect(),
+            ..Default::default()
+        };
+        assert_eq!(check_profile(None), Ok(()));
+        let ok = profile(&["it", " finance "], &[R::Decider, R::Gatekeeper]);
+        assert_eq!(check_profile(Some(&ok)), Ok(()));
+        let e = check_profile(Some(&profile(&["IT"], &[]))).unwrap_err();
+        assert!(
+            matches!(&e, ProfileError::UnknownFunction { field: "owningFunctions", id, .. } if id == "IT"),
+            "{e}"
+        );
+        for role in [R::None, R::Unknown] {
+            let e = check_profile(Some(&profile(&["it"], &[R::Decider, role]))).unwrap_err();
+            assert_eq!(e, ProfileError::NotARole(role.as_str_name()));
+        }
+    }
 
     /// The ITSM profile of the contract: owning it, users customer_service, budget finance.
     fn itsm() -> pb::DmuProfile {

@@ -180,6 +180,8 @@ fn check_campaign(c: &pb::Campaign) -> Result<(), Poison> {
             known::<pb::dmu_role::Value>(*r, "campaign.dmuProfile.targetRoles")?;
         }
     }
+    crate::engine::dmu::check_profile(c.dmu_profile.as_ref())
+        .map_err(|e| Poison::new(PoisonKind::Invalid, format!("campaign.{e}")))?;
     if c.version < 0 {
         return Err(Poison::new(
             PoisonKind::Invalid,

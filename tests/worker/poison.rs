@@ -84,6 +84,15 @@ async fn poison_goes_to_the_dlq_with_its_reason_and_the_worker_goes_on() {
             br#"{"eventId":"e","campaignPlanned":{}}"#.to_vec(),
             "invalid",
         ),
+        // Targeting contacts with no role would let legitimate interest hold
+        // for people the campaign does not address in their role (R1).
+        (
+            &cmp,
+            "campaign.planned",
+            json,
+            br#"{"eventId":"e2","campaignPlanned":{"campaign":{"campaignId":"c","channel":"EMAIL","dmuProfile":{"targetRoles":["DECIDER","NONE"]}}}}"#.to_vec(),
+            "invalid",
+        ),
     ];
     for (exchange, key, ct, body, _) in &cases {
         app.publish_raw(exchange, key, *ct, body).await;
