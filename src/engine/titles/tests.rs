@@ -443,6 +443,12 @@ fn rule_09_coordinator() {
     check("Schichtführer", "de", F::Operations, S::HeadManager);
     check("Personalchef", "de", F::Hr, S::HeadManager);
     check("Infirmière en chef", "fr", F::Healthcare, S::HeadManager);
+    check(
+        "Verantwoordelijke aankoop",
+        "nl",
+        F::Procurement,
+        S::HeadManager,
+    );
     check("Coordinatrice logistique", "fr", F::Operations, S::Staff);
 }
 
@@ -722,6 +728,13 @@ fn rules_18_to_21_functions() {
     );
     check("Real Estate Developer", "en", F::Other, S::SeniorSpecialist);
     check("Chargé de cours", "fr", F::Education, S::SeniorSpecialist);
+    check("Préfet des études", "fr", F::Education, S::CLevel);
+    check(
+        "Preventieadviseur",
+        "nl",
+        F::Operations,
+        S::SeniorSpecialist,
+    );
     check("Servicedesk medewerker", "nl", F::It, S::Staff);
     check(
         "Customer Support Engineer",
