@@ -15,8 +15,9 @@ pub enum ProfileError {
         id: String,
         known: String,
     },
-    /// NONE or UNKNOWN: targeting them would make legitimate interest hold for
-    /// contacts the campaign does not address in their role (rule R1).
+    /// NONE or UNKNOWN, which the contract does not list: targeting NONE made
+    /// legitimate interest hold for contacts with no role for the offer (R1);
+    /// UNKNOWN goes to review before the target roles are read.
     #[error(
         "dmuProfile.targetRoles has {0}, which no campaign can target \
          (DECIDER, APPROVER, INFLUENCER, BUYER, USER, GATEKEEPER)"
@@ -86,10 +87,14 @@ impl ProfileMasks {
             owning: mask(&p.owning_functions),
             user: mask(&p.user_functions),
             budget,
+            // NONE and UNKNOWN never count, also for a campaign stored before
+            // `check_profile` refused them.
             target_roles: p
                 .target_roles
                 .iter()
                 .filter(|&&r| (0..16).contains(&r))
+                .filter(|&&r| r != pb::dmu_role::Value::None as i32)
+                .filter(|&&r| r != pb::dmu_role::Value::Unknown as i32)
                 .fold(0, |m, &r| m | (1 << r)),
         }
     }
@@ -181,6 +186,9 @@ mod tests {
         for role in [R::None, R::Unknown] {
             let e = check_profile(Some(&profile(&["it"], &[R::Decider, role]))).unwrap_err();
             assert_eq!(e, ProfileError::NotARole(role.as_str_name()));
+            // a campaign stored before the check: the role still never counts
+            let masks = ProfileMasks::new(Some(&profile(&["it"], &[R::Decider, role])));
+            assert!(masks.targets(R::Decider) && !masks.targets(role));
         }
     }
 

@@ -93,6 +93,14 @@ async fn poison_goes_to_the_dlq_with_its_reason_and_the_worker_goes_on() {
             br#"{"eventId":"e2","campaignPlanned":{"campaign":{"campaignId":"c","channel":"EMAIL","dmuProfile":{"targetRoles":["DECIDER","NONE"]}}}}"#.to_vec(),
             "invalid",
         ),
+        // A function id the taxonomy does not have would target nobody, silently.
+        (
+            &cmp,
+            "campaign.updated",
+            json,
+            br#"{"eventId":"e3","campaignUpdated":{"campaign":{"campaignId":"c","channel":"EMAIL","dmuProfile":{"owningFunctions":["IT"]}}}}"#.to_vec(),
+            "invalid",
+        ),
     ];
     for (exchange, key, ct, body, _) in &cases {
         app.publish_raw(exchange, key, *ct, body).await;
@@ -155,6 +163,18 @@ async fn poison_goes_to_the_dlq_with_its_reason_and_the_worker_goes_on() {
             )),
             "{metrics}"
         );
+    }
+    // The reason names what is wrong.
+    for (needle, reason) in [
+        ("\"NONE\"", "targetRoles has NONE"),
+        ("\"IT\"", "owningFunctions has unknown function \"IT\""),
+    ] {
+        let (_, m) = letters
+            .iter()
+            .find(|(_, m)| String::from_utf8_lossy(&m.delivery.data).contains(needle))
+            .expect("dead-lettered");
+        let error = header(&m.delivery.properties, "x-dmumatch-error").unwrap();
+        assert!(error.contains(reason), "{error}");
     }
     // Poison is acknowledged on the input queues: nothing is left there.
     for q in [

@@ -940,9 +940,8 @@ impl<'a> Decider<'a> {
             set(&mut out, e.function.expect("checked"), FnSrc::Dept, e.key);
             return out;
         }
-        // A key or senior account manager still sells (rule 5).
         if winner_e.is_some_and(|e| e.role == Role::Manager)
-            && matches!(best, Some(Seniority::Staff | Seniority::SeniorSpecialist))
+            && best == Some(Seniority::Staff)
             && let Some(a) = items
                 .iter()
                 .filter_map(|it| self.entry(it))

@@ -341,7 +341,6 @@ fn rule_06_director_by_language() {
     check("Divisional Director", "en", F::Other, S::VpDirector);
     // "sole" names no function: a bare director
     check("Sole Director", "en", F::Executive, S::CLevel);
-    check("Dir. of Sales", "en", F::Sales, S::VpDirector);
     check("Directeur d'usine", "fr", F::Operations, S::VpDirector);
 }
 
@@ -424,7 +423,10 @@ fn rule_09_coordinator() {
     check("Projectcoördinator", "nl", F::Operations, S::Staff);
     // a team coördinator of a named team, a department's "zaken" (affairs)
     check("Teamcoördinator ICT", "nl", F::It, S::HeadManager);
+    // no team named: what is coordinated is not a whole function (rule 9)
     check("Teamcoördinator", "nl", F::Other, S::Staff);
+    check("Team Member", "en", F::Other, S::Staff);
+    check("Executive Team Member", "en", F::Executive, S::VpDirector);
     check(
         "Coördinator facilitaire zaken",
         "nl",
@@ -447,6 +449,13 @@ fn rule_09_coordinator() {
         "Verantwoordelijke aankoop",
         "nl",
         F::Procurement,
+        S::HeadManager,
+    );
+    // not a school head (rule 14 is for heads of a whole school)
+    check(
+        "Verantwoordelijke schoolsecretariaat",
+        "nl",
+        F::Administration,
         S::HeadManager,
     );
     check("Coordinatrice logistique", "fr", F::Operations, S::Staff);
@@ -516,6 +525,7 @@ fn rule_11_owners_partners_legal_managers() {
     check("Managing Member", "en", F::Executive, S::Owner);
     check("Freiberuflicher Übersetzer", "de", F::Other, S::Owner);
     check("Selbstständige Beraterin", "de", F::Other, S::Owner);
+    check("Selbständiger Handelsvertreter", "de", F::Sales, S::Owner);
     check("Eigenares", "nl", F::Executive, S::Owner);
     check("Mede-eigenaresse", "nl", F::Executive, S::Owner);
     // the legal manager is c_level unless ownership is named
@@ -710,7 +720,20 @@ fn rules_18_to_21_functions() {
     check("BI Specialist", "en", F::It, S::SeniorSpecialist);
     check("Lohnbuchhalterin", "de", F::Hr, S::Staff);
     check("Haustechniker", "de", F::Facilities, S::Staff);
-    check("Responsable bâtiments", "fr", F::Facilities, S::HeadManager);
+    check(
+        "Responsable maintenance bâtiments",
+        "fr",
+        F::Facilities,
+        S::HeadManager,
+    );
+    // trades stay operations (rule 18), and prevention of infections is care
+    check("Peintre en bâtiments", "fr", F::Operations, S::Staff);
+    check(
+        "Deskundige infectiepreventie",
+        "nl",
+        F::Healthcare,
+        S::SeniorSpecialist,
+    );
     check("Téléconseillère", "fr", F::CustomerService, S::Staff);
     check(
         "Conseillère service client",
@@ -728,6 +751,7 @@ fn rules_18_to_21_functions() {
     );
     check("Real Estate Developer", "en", F::Other, S::SeniorSpecialist);
     check("Chargé de cours", "fr", F::Education, S::SeniorSpecialist);
+    check("Chargée de cours", "fr", F::Education, S::SeniorSpecialist);
     check("Préfet des études", "fr", F::Education, S::CLevel);
     check(
         "Preventieadviseur",
