@@ -280,6 +280,38 @@ in,fo@acme.be,c-2,BE
 }
 
 #[test]
+fn a_target_role_that_is_no_role_is_ignored_with_a_warning() {
+    let s = Scratch::new("none-role");
+    let campaign = s.file(
+        "c.json",
+        &CAMPAIGN.replace(r#"["DECIDER"]"#, r#"["DECIDER", "NONE", "UNKNOWN"]"#),
+    );
+    let o = run(&[
+        "evaluate",
+        "--campaign",
+        campaign.to_str().unwrap(),
+        "--format",
+        "ndjson",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for role in ["NONE", "UNKNOWN"] {
+        let warning = format!("targetRoles has {role}, which no campaign can target; ignored");
+        assert!(stderr(&o).contains(&warning), "{}", stderr(&o));
+    }
+    let d = decisions(&o);
+    let no_role = d
+        .iter()
+        .filter(|x| x.dmu_role == pb::dmu_role::Value::None as i32)
+        .count();
+    assert!(no_role > 0, "the example has contacts with no role");
+    // Targeting NONE would make legitimate interest hold for them (R1).
+    for x in &d {
+        let relevant = x.dmu_role == pb::dmu_role::Value::Decider as i32;
+        assert_eq!(x.role_relevant, relevant, "{}", x.contact_id);
+    }
+}
+
+#[test]
 fn a_bad_campaign_stops_the_run() {
     let s = Scratch::new("bad-campaign");
     for (name, text, needle) in [
@@ -298,11 +330,6 @@ fn a_bad_campaign_stops_the_run() {
             "role.json",
             r#"{"campaignId": "c", "dmuProfile": {"targetRoles": ["BOSS"]}}"#,
             "not a contract Campaign",
-        ),
-        (
-            "none.json",
-            r#"{"campaignId": "c", "dmuProfile": {"targetRoles": ["DECIDER", "UNKNOWN"]}}"#,
-            "targetRoles has UNKNOWN, which no campaign can target",
         ),
     ] {
         let c = s.file(name, text);

@@ -103,8 +103,9 @@ struct LoadedCampaign {
     prepared: PreparedCampaign,
 }
 
-/// Reads and checks a campaign file: bad JSON, no id, an unknown function id
-/// or a target role that is no role stop the run with a clear message.
+/// Reads and checks a campaign file: bad JSON, no id or an unknown function id
+/// stop the run with a clear message; a target role that is no role is ignored
+/// with a warning.
 fn load_campaign(text: &[u8], name: &str, rules: &RuleSet) -> anyhow::Result<LoadedCampaign> {
     let c: pb::Campaign =
         pb::from_json(text).with_context(|| format!("campaign {name}: not a contract Campaign"))?;
@@ -113,6 +114,12 @@ fn load_campaign(text: &[u8], name: &str, rules: &RuleSet) -> anyhow::Result<Loa
     }
     crate::engine::dmu::check_profile(c.dmu_profile.as_ref())
         .map_err(|e| anyhow::anyhow!("campaign {name}: {e}"))?;
+    for role in crate::engine::dmu::untargetable_roles(c.dmu_profile.as_ref()) {
+        eprintln!(
+            "dmumatch: warning: campaign {name}: dmuProfile.targetRoles has {role}, \
+             which no campaign can target; ignored"
+        );
+    }
     if c.channel == pb::channel::Value::Unspecified as i32 {
         eprintln!("dmumatch: warning: campaign {name} has no channel; every contact gets I1");
     }

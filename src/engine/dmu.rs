@@ -15,19 +15,11 @@ pub enum ProfileError {
         id: String,
         known: String,
     },
-    /// NONE or UNKNOWN, which the contract does not list: targeting NONE made
-    /// legitimate interest hold for contacts with no role for the offer (R1);
-    /// UNKNOWN goes to review before the target roles are read.
-    #[error(
-        "dmuProfile.targetRoles has {0}, which no campaign can target \
-         (DECIDER, APPROVER, INFLUENCER, BUYER, USER, GATEKEEPER)"
-    )]
-    NotARole(&'static str),
 }
 
-/// Checks a campaign's DMU profile against the contract: function ids of the
-/// taxonomy, and target roles that are roles. The worker dead-letters such a
-/// campaign and `evaluate` refuses it; unknown enum numbers are the decoder's.
+/// Checks a campaign's function ids against the taxonomy: one it does not
+/// know would silently target nobody. The worker dead-letters such a campaign
+/// and `evaluate` refuses it; unknown enum numbers are the decoder's.
 pub fn check_profile(profile: Option<&pb::DmuProfile>) -> Result<(), ProfileError> {
     let Some(p) = profile else { return Ok(()) };
     for (field, ids) in [
@@ -44,13 +36,23 @@ pub fn check_profile(profile: Option<&pb::DmuProfile>) -> Result<(), ProfileErro
             });
         }
     }
-    use pb::dmu_role::Value as R;
-    for &r in &p.target_roles {
-        if let Ok(v @ (R::None | R::Unknown)) = R::try_from(r) {
-            return Err(ProfileError::NotARole(v.as_str_name()));
-        }
-    }
     Ok(())
+}
+
+/// NONE and UNKNOWN in `targetRoles`, which the contract does not list.
+/// `ProfileMasks` never counts them: targeting NONE would make legitimate
+/// interest hold for contacts with no role for the offer (R1). The callers
+/// warn instead of refusing, so the rest of the campaign is still decided.
+pub fn untargetable_roles(profile: Option<&pb::DmuProfile>) -> Vec<&'static str> {
+    use pb::dmu_role::Value as R;
+    let roles = profile.map_or(&[][..], |p| &p.target_roles[..]);
+    roles
+        .iter()
+        .filter_map(|&r| match R::try_from(r) {
+            Ok(v @ (R::None | R::Unknown)) => Some(v.as_str_name()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A campaign's DMU profile as bit masks, computed once per campaign.
@@ -87,8 +89,7 @@ impl ProfileMasks {
             owning: mask(&p.owning_functions),
             user: mask(&p.user_functions),
             budget,
-            // NONE and UNKNOWN never count, also for a campaign stored before
-            // `check_profile` refused them.
+            // NONE and UNKNOWN never count (see `untargetable_roles`).
             target_roles: p
                 .target_roles
                 .iter()
@@ -184,12 +185,13 @@ mod tests {
             "{e}"
         );
         for role in [R::None, R::Unknown] {
-            let e = check_profile(Some(&profile(&["it"], &[R::Decider, role]))).unwrap_err();
-            assert_eq!(e, ProfileError::NotARole(role.as_str_name()));
-            // a campaign stored before the check: the role still never counts
-            let masks = ProfileMasks::new(Some(&profile(&["it"], &[R::Decider, role])));
+            let p = profile(&["it"], &[R::Decider, role]);
+            assert_eq!(check_profile(Some(&p)), Ok(()));
+            assert_eq!(untargetable_roles(Some(&p)), vec![role.as_str_name()]);
+            let masks = ProfileMasks::new(Some(&p));
             assert!(masks.targets(R::Decider) && !masks.targets(role));
         }
+        assert!(untargetable_roles(Some(&ok)).is_empty());
     }
 
     /// The ITSM profile of the contract: owning it, users customer_service, budget finance.

@@ -182,6 +182,13 @@ fn check_campaign(c: &pb::Campaign) -> Result<(), Poison> {
     }
     crate::engine::dmu::check_profile(c.dmu_profile.as_ref())
         .map_err(|e| Poison::new(PoisonKind::Invalid, format!("campaign.{e}")))?;
+    for role in crate::engine::dmu::untargetable_roles(c.dmu_profile.as_ref()) {
+        tracing::warn!(
+            campaign_id = %c.campaign_id,
+            role,
+            "dmuProfile.targetRoles names a role no campaign can target; ignored"
+        );
+    }
     if c.version < 0 {
         return Err(Poison::new(
             PoisonKind::Invalid,
