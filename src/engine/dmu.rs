@@ -44,15 +44,17 @@ pub fn check_profile(profile: Option<&pb::DmuProfile>) -> Result<(), ProfileErro
 /// interest hold for contacts with no role for the offer (R1). The callers
 /// warn instead of refusing, so the rest of the campaign is still decided.
 pub fn untargetable_roles(profile: Option<&pb::DmuProfile>) -> Vec<&'static str> {
-    use pb::dmu_role::Value as R;
     let roles = profile.map_or(&[][..], |p| &p.target_roles[..]);
-    roles
-        .iter()
-        .filter_map(|&r| match R::try_from(r) {
-            Ok(v @ (R::None | R::Unknown)) => Some(v.as_str_name()),
-            _ => None,
-        })
-        .collect()
+    roles.iter().filter_map(|&r| untargetable(r)).collect()
+}
+
+/// The name of a `targetRoles` value that is no role (NONE, UNKNOWN).
+fn untargetable(role: i32) -> Option<&'static str> {
+    use pb::dmu_role::Value as R;
+    match R::try_from(role) {
+        Ok(v @ (R::None | R::Unknown)) => Some(v.as_str_name()),
+        _ => None,
+    }
 }
 
 /// A campaign's DMU profile as bit masks, computed once per campaign.
@@ -93,9 +95,7 @@ impl ProfileMasks {
             target_roles: p
                 .target_roles
                 .iter()
-                .filter(|&&r| (0..16).contains(&r))
-                .filter(|&&r| r != pb::dmu_role::Value::None as i32)
-                .filter(|&&r| r != pb::dmu_role::Value::Unknown as i32)
+                .filter(|&&r| (0..16).contains(&r) && untargetable(r).is_none())
                 .fold(0, |m, &r| m | (1 << r)),
         }
     }
