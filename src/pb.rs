@@ -83,8 +83,10 @@ pub fn enum_name<T: TryFrom<i32>>(v: i32, name: fn(&T) -> &'static str) -> Optio
 /// Canonical proto3 JSON → message. `null` means "not set" for every field, as
 /// the proto3 JSON mapping says, and so does `""` (`docs/spec/eligibility-rules.md`:
 /// a field that is absent, null or "" is not set); pbjson accepts neither for
-/// every type (a `""` timestamp fails), so a body that fails the fast path is
-/// retried with its null and `""` members removed.
+/// every type (a `""` timestamp fails). The mapping also accepts an integer
+/// written as `49.0` or `1e1`, which pbjson refuses for integer fields. So a
+/// body that fails the fast path is retried with its null and `""` members
+/// removed and its integral numbers written as integers.
 pub fn from_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Error> {
     match serde_json::from_slice(body) {
         Ok(v) => Ok(v),
@@ -92,7 +94,7 @@ pub fn from_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Erro
             let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(body) else {
                 return Err(first);
             };
-            if !strip_nulls(&mut value) {
+            if !normalise(&mut value) {
                 return Err(first);
             }
             serde_json::from_value(value)
@@ -100,19 +102,37 @@ pub fn from_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Erro
     }
 }
 
-/// Removes `null` and `""` object members (recursively); says whether it removed any.
-fn strip_nulls(v: &mut serde_json::Value) -> bool {
+/// Removes `null` and `""` object members and turns numbers with no fraction
+/// into integers, recursively; says whether it changed anything. An integer is
+/// valid wherever a float is, so the rewrite needs no schema. A fraction, or a
+/// number out of the 64-bit range, is left for the decoder to refuse.
+fn normalise(v: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
     match v {
-        serde_json::Value::Object(map) => {
+        Value::Object(map) => {
             let before = map.len();
             map.retain(|_, v| !v.is_null() && v.as_str() != Some(""));
             let mut changed = map.len() != before;
             for v in map.values_mut() {
-                changed |= strip_nulls(v);
+                changed |= normalise(v);
             }
             changed
         }
-        serde_json::Value::Array(items) => items.iter_mut().fold(false, |c, v| strip_nulls(v) | c),
+        Value::Array(items) => items.iter_mut().fold(false, |c, v| normalise(v) | c),
+        Value::Number(n) => {
+            let Some(f) = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0) else {
+                return false;
+            };
+            // 2^63 and 2^64 are exact in f64; the casts below are then lossless.
+            let int = if (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) {
+                Some(serde_json::Number::from(f as i64))
+            } else if (0.0..1.844_674_407_370_955_2e19).contains(&f) {
+                Some(serde_json::Number::from(f as u64))
+            } else {
+                None
+            };
+            int.map(|i| *n = i).is_some()
+        }
         _ => false,
     }
 }
@@ -234,5 +254,31 @@ impl decision_event::Event {
             decision_event::Event::EligibilityDecided(_) => "eligibility.decided",
             decision_event::Event::CampaignAudienceEvaluated(_) => "campaign.audience_evaluated",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn employees(json: &str) -> Result<i32, serde_json::Error> {
+        let text = format!(r#"{{"contactId": "c1", "organisation": {{"employeeCount": {json}}}}}"#);
+        from_json::<Contact>(text.as_bytes()).map(|c| c.organisation.unwrap().employee_count)
+    }
+
+    #[test]
+    fn integers_in_any_form_the_json_mapping_accepts() {
+        assert_eq!(employees("49").unwrap(), 49);
+        assert_eq!(employees("\"49\"").unwrap(), 49);
+        assert_eq!(employees("49.0").unwrap(), 49);
+        assert_eq!(employees("1e1").unwrap(), 10);
+        assert_eq!(employees("2.5E2").unwrap(), 250);
+        assert_eq!(employees("-0.0").unwrap(), 0);
+        // Still refused: a fraction, and a number beyond the field's range.
+        assert!(employees("49.5").is_err());
+        assert!(employees("1e10").is_err());
+        assert!(employees("1e30").is_err());
+        let c: Contact = from_json(br#"{"contactId": "c1", "version": 3.0}"#).unwrap();
+        assert_eq!(c.version, 3);
     }
 }
