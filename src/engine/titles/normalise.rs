@@ -9,7 +9,7 @@
 //! written to `buf` separated by one space, so a phrase of consecutive words
 //! is one slice of it.
 
-use super::lexicon::{Lang, Lexicon, NONE, Role};
+use super::lexicon::{Lang, Lexicon, NONE, Role, pair};
 
 /// Longer titles are cut here (no title field needs more).
 pub(crate) const MAX_BYTES: usize = 320;
@@ -146,7 +146,18 @@ impl Norm {
                     if cur_len <= 2 && (1..=2).contains(&next_run) {
                         self.push_byte(b'&');
                     } else {
-                        self.part_break(lex);
+                        self.end_token(lex);
+                        match self.phrase_conjunction(lex) {
+                            // "Health & Safety Manager" is one department, not
+                            // "Health" and a Safety Manager.
+                            Some(conj) => {
+                                for &b in conj {
+                                    self.push_byte(b);
+                                }
+                                self.end_token(lex);
+                            }
+                            None => self.part_break(lex),
+                        }
                     }
                 }
                 '|' | '/' | ',' | ';' | '+' | '•' | '·' | '–' | '—' | '\\' => {
@@ -181,6 +192,26 @@ impl Norm {
         if self.ntok > 0 {
             self.employer = true;
         }
+    }
+
+    /// The "and" of a lexicon phrase that the last word of this part begins
+    /// ("health and safety", "werving en selectie"), for an "&" after it.
+    fn phrase_conjunction(&self, lex: &Lexicon) -> Option<&'static [u8]> {
+        let last = self.toks[..self.ntok].last()?;
+        if !self.part_open || last.part != self.part || last.word == NONE {
+            return None;
+        }
+        // The title's own language first: "Im- & Export" is German if known.
+        let own: &'static [u8] = match self.lang {
+            Some(Lang::Nl) => b"en",
+            Some(Lang::De) => b"und",
+            Some(Lang::Fr) => b"et",
+            _ => b"and",
+        };
+        [own, b"and", b"en", b"und", b"et"].into_iter().find(|c| {
+            lex.word(c)
+                .is_some_and(|(wi, _)| lex.phrase_starts.contains(&pair(last.word, wi)))
+        })
     }
 
     fn part_break(&mut self, lex: &Lexicon) {

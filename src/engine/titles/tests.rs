@@ -71,6 +71,23 @@ fn rule_01_combined_titles() {
     rank("Stagiair Marketing & Communicatie", "nl", S::InternTrainee);
     rank("Werkstudent Vertrieb / Marketing", "de", S::InternTrainee);
     rank("Sales Trainee / Account Management", "en", S::InternTrainee);
+    // "&" inside a department the lexicon names as one phrase does not split
+    // it: Health is not the department of a Health & Safety Manager.
+    check(
+        "Health & Safety Manager",
+        "en",
+        F::Operations,
+        S::HeadManager,
+    );
+    check(
+        "Learning & Development Manager",
+        "en",
+        F::Hr,
+        S::HeadManager,
+    );
+    check("Medewerker Werving & Selectie", "nl", F::Hr, S::Staff);
+    check("Leiter Im- & Export", "de", F::Operations, S::HeadManager);
+    check("Sales & Marketing Director", "en", F::Sales, S::VpDirector);
 }
 
 #[test]
