@@ -26,6 +26,15 @@ pub struct Timestamp {
 }
 
 impl Timestamp {
+    /// Within the range of `google.protobuf.Timestamp` (0001-01-01 to
+    /// 9999-12-31, nanos below a second): what its canonical JSON form can
+    /// express, so nothing outside it is read in and written out again.
+    pub fn in_range(&self) -> bool {
+        const MIN: i64 = -62_135_596_800;
+        const MAX: i64 = 253_402_300_799;
+        (MIN..=MAX).contains(&self.seconds) && (0..1_000_000_000).contains(&self.nanos)
+    }
+
     pub fn to_datetime(self) -> Option<DateTime<Utc>> {
         DateTime::from_timestamp(self.seconds, u32::try_from(self.nanos).ok()?)
     }
@@ -52,9 +61,18 @@ impl serde::Serialize for Timestamp {
 impl<'de> serde::Deserialize<'de> for Timestamp {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        DateTime::parse_from_rfc3339(&s)
+        let t = DateTime::parse_from_rfc3339(&s)
             .map(|t| Timestamp::from(t.with_timezone(&Utc)))
-            .map_err(|e| serde::de::Error::custom(format!("invalid RFC 3339 timestamp {s:?}: {e}")))
+            .map_err(|e| {
+                serde::de::Error::custom(format!("invalid RFC 3339 timestamp {s:?}: {e}"))
+            })?;
+        // chrono reads a leap second (…:60) as nanos ≥ 1e9, and year 0000.
+        if !t.in_range() {
+            return Err(serde::de::Error::custom(format!(
+                "timestamp {s:?} out of range (0001-01-01 to 9999-12-31, no leap second)"
+            )));
+        }
+        Ok(t)
     }
 }
 
@@ -91,7 +109,7 @@ pub fn from_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Erro
     match serde_json::from_slice(body) {
         Ok(v) => Ok(v),
         Err(first) => {
-            let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(body) else {
+            let Ok(Strict(mut value)) = serde_json::from_slice::<Strict>(body) else {
                 return Err(first);
             };
             if !normalise(&mut value) {
@@ -100,6 +118,85 @@ pub fn from_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Erro
             serde_json::from_value(value)
         }
     }
+}
+
+/// A JSON value that refuses a member given twice, in either spelling
+/// (`withdrawnAt`, `withdrawn_at`), as the fast path does. serde_json's `Value`
+/// keeps the last one, and with `null` removed after it a repeated
+/// `"withdrawnAt": null` would erase a withdrawal.
+struct Strict(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(items.into())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(lower_camel(&key)) {
+                return Err(serde::de::Error::custom(format!("duplicate field `{key}`")));
+            }
+            let Strict(v) = map.next_value()?;
+            out.insert(key, v);
+        }
+        Ok(out.into())
+    }
+}
+
+/// A proto field name's JSON spelling: `withdrawn_at` → `withdrawnAt`.
+fn lower_camel(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut upper = false;
+    for c in key.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Removes `null` and `""` object members and turns numbers with no fraction
@@ -280,5 +377,54 @@ mod tests {
         assert!(employees("1e30").is_err());
         let c: Contact = from_json(br#"{"contactId": "c1", "version": 3.0}"#).unwrap();
         assert_eq!(c.version, 3);
+    }
+
+    #[test]
+    fn a_member_given_twice_is_refused_on_either_path() {
+        let withdrawn = r#""consents": [{"brand": "b", "withdrawnAt": "2026-02-01T00:00:00Z"#;
+        for (twice, slow_path) in [
+            (r#""withdrawnAt": null"#, ""),
+            (r#""withdrawnAt": null"#, r#", "firstName": null"#),
+            (
+                r#""withdrawnAt": "2026-03-01T00:00:00Z""#,
+                r#", "firstName": """#,
+            ),
+            (r#""withdrawn_at": null"#, r#", "version": 3.0"#),
+        ] {
+            let text = format!(r#"{{"contactId": "c1", {withdrawn}", {twice}}}]{slow_path}}}"#);
+            let err = from_json::<Contact>(text.as_bytes()).unwrap_err();
+            assert!(err.to_string().contains("duplicate field"), "{text}: {err}");
+        }
+        // Once each, in either spelling, is fine on the slow path.
+        let c: Contact = from_json(
+            br#"{"contact_id": "c1", "lastVerifiedAt": null, "organisation": {"employee_count": 4.9e1}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.contact_id, "c1");
+        assert_eq!(c.organisation.unwrap().employee_count, 49);
+    }
+
+    #[test]
+    fn timestamps_outside_the_canonical_range_are_refused() {
+        let at = |t: &str| {
+            let text = format!(r#"{{"contactId": "c1", "lastVerifiedAt": "{t}"}}"#);
+            from_json::<Contact>(text.as_bytes()).map(|c| c.last_verified_at.unwrap())
+        };
+        assert!(at("2026-06-30T12:00:60Z").is_err());
+        assert!(at("0000-01-01T00:00:00Z").is_err());
+        assert!(at("0001-01-01T00:30:00+01:00").is_err());
+        assert_eq!(at("0001-01-01T00:00:00Z").unwrap().seconds, -62_135_596_800);
+        assert_eq!(
+            at("9999-12-31T23:59:59.999999999Z").unwrap(),
+            Timestamp {
+                seconds: 253_402_300_799,
+                nanos: 999_999_999
+            }
+        );
+        // An offset is converted to UTC.
+        assert_eq!(
+            at("2026-09-01T02:00:00+02:00").unwrap(),
+            at("2026-09-01T00:00:00Z").unwrap()
+        );
     }
 }

@@ -525,11 +525,12 @@ fn empty_strings_and_nulls_are_not_set() {
     let s = Scratch::new("empty-strings");
     let campaign = s.file("c.json", CAMPAIGN);
     // A withdrawal of "" has not happened: the consent stands (G4), and a
-    // lastVerifiedAt of "" or null is simply unknown.
+    // lastVerifiedAt of "" or null is simply unknown. The file starts with a
+    // byte order mark, as Windows editors write it.
     let contacts = s.file(
         "contacts.ndjson",
-        r#"{"contactId": "c1", "email": "jan@acme.nl", "country": "NL", "organisation": {"legalForm": "BV", "entityType": ""}, "lastVerifiedAt": "", "consents": [{"brand": "northwind", "purpose": "marketing.communications.email", "channel": "EMAIL", "capturedAt": "2026-05-01T00:00:00Z", "textVersion": "v3", "captureSource": "webform:/x", "withdrawnAt": ""}]}
-{"contactId": "c2", "email": "jan@acme.nl", "country": "NL", "lastVerifiedAt": null, "relationship": "", "source": {"kind": "BUSINESS_CARD", "art14NoticeSentAt": null}}"#,
+        concat!("\u{feff}", r#"{"contactId": "c1", "email": "jan@acme.nl", "country": "NL", "organisation": {"legalForm": "BV", "entityType": ""}, "lastVerifiedAt": "", "consents": [{"brand": "northwind", "purpose": "marketing.communications.email", "channel": "EMAIL", "capturedAt": "2026-05-01T00:00:00Z", "textVersion": "v3", "captureSource": "webform:/x", "withdrawnAt": ""}]}
+{"contactId": "c2", "email": "jan@acme.nl", "country": "NL", "lastVerifiedAt": null, "relationship": "", "source": {"kind": "BUSINESS_CARD", "art14NoticeSentAt": null}}"#),
     );
     let o = run(&[
         "evaluate",

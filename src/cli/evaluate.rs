@@ -346,6 +346,10 @@ fn read_ndjson(mut r: Box<dyn BufRead + Send>, tx: SyncSender<Chunk>) -> anyhow:
                 break;
             }
             line_no += 1;
+            // Windows editors start a UTF-8 file with a byte order mark.
+            if line_no == 1 && buf.starts_with("\u{feff}".as_bytes()) {
+                buf.drain(..3);
+            }
             if buf.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }

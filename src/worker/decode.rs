@@ -75,19 +75,14 @@ where
     })
 }
 
-/// The range of `google.protobuf.Timestamp` (0001-01-01 to 9999-12-31, nanos
-/// below a second): what its canonical JSON form can express. A value
-/// outside it cannot be written as JSON, so it is refused on the way in.
+/// A timestamp outside the range of `google.protobuf.Timestamp` cannot be
+/// written as JSON, so it is refused on the way in (protobuf bodies too).
 fn check_ts(ts: Option<&pb::Timestamp>, what: &str) -> Result<(), Poison> {
-    const MIN: i64 = -62_135_596_800;
-    const MAX: i64 = 253_402_300_799;
     match ts {
-        Some(t) if !(MIN..=MAX).contains(&t.seconds) || !(0..1_000_000_000).contains(&t.nanos) => {
-            Err(Poison::new(
-                PoisonKind::Invalid,
-                format!("{what} out of range"),
-            ))
-        }
+        Some(t) if !t.in_range() => Err(Poison::new(
+            PoisonKind::Invalid,
+            format!("{what} out of range"),
+        )),
         _ => Ok(()),
     }
 }
