@@ -97,6 +97,7 @@ fn crm_sets_accuracy() {
         ("tests/data/crm_titles.csv", 0.97),
         ("tests/data/crm_titles_blind.csv", 0.95),
         ("tests/data/crm_titles_blind2.csv", 0.95),
+        ("tests/data/crm_titles_blind3.csv", 0.95),
     ] {
         let (f, s) = score(&read(path));
         println!(

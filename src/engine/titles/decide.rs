@@ -662,7 +662,14 @@ impl<'a> Decider<'a> {
                 let Some(e) = self.entry(it) else { continue };
                 let r = match e.role {
                     Role::Rank if self.not_bare(items, j) => Some(Seniority::Staff),
-                    Role::Rank => e.rank,
+                    Role::Rank => {
+                        // A deputy head of a school (adjunct-directeur
+                        // basisschool) heads it as well: rules 6 and 14.
+                        if school && e.has(F_LEAD) {
+                            school_head = true;
+                        }
+                        e.rank
+                    }
                     // A body before another person noun only qualifies it: the
                     // board is an object ("circuit board designer") or whom the
                     // person serves ("Vorstandsreferent"); its member takes its
@@ -765,11 +772,12 @@ impl<'a> Decider<'a> {
                         })
                     }
                     Role::Partner => {
-                        // Rule 11: "Partner Manager" — partner is what is managed.
+                        // Rule 11: "Partner Manager", "Partner Sales Manager" —
+                        // partner is what is managed.
                         let before_noun = items[j + 1..]
                             .iter()
-                            .find(|o| !o.complement)
-                            .is_some_and(|o| self.role(o).is_some_and(|r| r.is_rank_noun()));
+                            .filter(|o| !o.complement)
+                            .any(|o| self.role(o).is_some_and(|r| r.is_rank_noun()));
                         if before_noun { None } else { e.rank }
                     }
                     Role::Member => {

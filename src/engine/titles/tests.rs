@@ -525,6 +525,10 @@ fn rule_11_owners_partners_legal_managers() {
     check("DGA", "nl", F::Executive, S::Owner);
     check("Praktijkhouder", "nl", F::Healthcare, S::Owner);
     check("ZZP'er", "nl", F::Other, S::Owner);
+    // Self-employed with no occupation named is other, as ZZP'er.
+    check("Zelfstandig ondernemer", "nl", F::Other, S::Owner);
+    // Partner is what is managed, also with a department between (rule 5 then).
+    check("Partner Sales Manager", "en", F::Sales, S::HeadManager);
     check("Freelance tekstschrijver", "nl", F::Marketing, S::Owner);
     check("Inhaberin", "de", F::Executive, S::Owner);
     check(
@@ -622,6 +626,14 @@ fn rule_13_boards_and_public_sector() {
 fn rule_14_schools_and_universities() {
     check("Schoolleider", "nl", F::Education, S::CLevel);
     check("Directeur basisschool", "nl", F::Education, S::CLevel);
+    // A deputy head of a school heads it (rules 6 and 14).
+    check(
+        "Adjunct-directeur basisschool",
+        "nl",
+        F::Education,
+        S::CLevel,
+    );
+    check("Konrektorin", "de", F::Education, S::CLevel);
     check("Schulleiterin", "de", F::Education, S::CLevel);
     check("Directrice d'école", "fr", F::Education, S::CLevel);
     check("Proviseur", "fr", F::Education, S::CLevel);
@@ -972,6 +984,16 @@ fn gender_forms() {
     check("Leiter/in Marketing", "de", F::Marketing, S::HeadManager);
     check("LeiterIn Finanzen", "de", F::Finance, S::HeadManager);
     check("Geschäftsführerin", "de", F::Executive, S::CLevel);
+    // A feminine form with no entry of its own folds to the masculine
+    // phrases: charge de clientele, charge d affaires (rule 4, §2 sales).
+    check("Chargée de clientèle", "fr", F::Sales, S::SeniorSpecialist);
+    check("Chargée d'affaires", "fr", F::Sales, S::SeniorSpecialist);
+    check(
+        "Chargée des achats",
+        "fr",
+        F::Procurement,
+        S::SeniorSpecialist,
+    );
     check(
         "Mitarbeiterin Kundendienst",
         "de",
