@@ -15,6 +15,8 @@ pub use generated::*;
 
 pub const CONTENT_TYPE_PROTOBUF: &str = "application/x-protobuf";
 pub const CONTENT_TYPE_JSON: &str = "application/json";
+/// The UTF-8 byte order mark.
+pub const BOM: &[u8] = "\u{feff}".as_bytes();
 
 /// `google.protobuf.Timestamp`, with the canonical JSON form (RFC 3339, `Z`).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Message)]
@@ -106,11 +108,16 @@ pub fn enum_name<T: TryFrom<i32>>(v: i32, name: fn(&T) -> &'static str) -> Optio
 /// body that fails the fast path is retried with its null and `""` members
 /// removed and its integral numbers written as integers.
 pub fn from_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Error> {
+    // Windows editors start a UTF-8 file with one; RFC 8259 lets a reader skip it.
+    let body = body.strip_prefix(BOM).unwrap_or(body);
     match serde_json::from_slice(body) {
         Ok(v) => Ok(v),
         Err(first) => {
-            let Ok(Strict(mut value)) = serde_json::from_slice::<Strict>(body) else {
-                return Err(first);
+            let mut value = match serde_json::from_slice::<Strict>(body) {
+                Ok(Strict(v)) => v,
+                // A member given twice: say so, not what the fast path tripped on.
+                Err(e) if e.is_data() => return Err(e),
+                Err(_) => return Err(first),
             };
             if !normalise(&mut value) {
                 return Err(first);
@@ -121,9 +128,9 @@ pub fn from_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Erro
 }
 
 /// A JSON value that refuses a member given twice, in either spelling
-/// (`withdrawnAt`, `withdrawn_at`), as the fast path does. serde_json's `Value`
-/// keeps the last one, and with `null` removed after it a repeated
-/// `"withdrawnAt": null` would erase a withdrawal.
+/// (`withdrawnAt`, `withdrawn_at`). serde_json's `Value` keeps the last one,
+/// and with `null` removed after it a repeated `"withdrawnAt": null` would
+/// erase a withdrawal.
 struct Strict(serde_json::Value);
 
 impl<'de> serde::Deserialize<'de> for Strict {
@@ -201,8 +208,8 @@ fn lower_camel(key: &str) -> String {
 
 /// Removes `null` and `""` object members and turns numbers with no fraction
 /// into integers, recursively; says whether it changed anything. An integer is
-/// valid wherever a float is, so the rewrite needs no schema. A fraction, or a
-/// number out of the 64-bit range, is left for the decoder to refuse.
+/// valid wherever a float is, so the rewrite needs no schema. A fraction is
+/// left for the decoder to refuse.
 fn normalise(v: &mut serde_json::Value) -> bool {
     use serde_json::Value;
     match v {
@@ -217,18 +224,15 @@ fn normalise(v: &mut serde_json::Value) -> bool {
         }
         Value::Array(items) => items.iter_mut().fold(false, |c, v| normalise(v) | c),
         Value::Number(n) => {
-            let Some(f) = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0) else {
-                return false;
-            };
-            // 2^63 and 2^64 are exact in f64; the casts below are then lossless.
-            let int = if (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) {
-                Some(serde_json::Number::from(f as i64))
-            } else if (0.0..1.844_674_407_370_955_2e19).contains(&f) {
-                Some(serde_json::Number::from(f as u64))
-            } else {
-                None
-            };
-            int.map(|i| *n = i).is_some()
+            // Only where a float holds every integer exactly (|f| ≤ 2^53): a
+            // larger one may already have been rounded, and is refused.
+            match n.as_f64() {
+                Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 => {
+                    *n = serde_json::Number::from(f as i64);
+                    true
+                }
+                _ => false,
+            }
         }
         _ => false,
     }
@@ -375,6 +379,10 @@ mod tests {
         assert!(employees("49.5").is_err());
         assert!(employees("1e10").is_err());
         assert!(employees("1e30").is_err());
+        // Above 2^53 a float may already be rounded: refused, not guessed.
+        assert!(
+            from_json::<Contact>(br#"{"contactId": "c1", "version": 9007199254740993.0}"#).is_err()
+        );
         let c: Contact = from_json(br#"{"contactId": "c1", "version": 3.0}"#).unwrap();
         assert_eq!(c.version, 3);
     }
@@ -402,6 +410,14 @@ mod tests {
         .unwrap();
         assert_eq!(c.contact_id, "c1");
         assert_eq!(c.organisation.unwrap().employee_count, 49);
+        // A byte order mark before the body is skipped, on either path.
+        for body in [
+            &br#"{"contactId": "c1"}"#[..],
+            br#"{"contactId": "c1", "email": null}"#,
+        ] {
+            let c: Contact = from_json(&[BOM, body].concat()).unwrap();
+            assert_eq!(c.contact_id, "c1");
+        }
     }
 
     #[test]

@@ -209,6 +209,7 @@ fn detect_format(source: &Source, input: &mut dyn BufRead) -> anyhow::Result<Inp
         _ => {}
     }
     let buf = input.fill_buf().context("cannot read the contacts")?;
+    let buf = buf.strip_prefix(pb::BOM).unwrap_or(buf);
     let first = buf.iter().find(|b| !b.is_ascii_whitespace());
     Ok(if first == Some(&b'{') {
         InputFormat::Ndjson
@@ -346,10 +347,6 @@ fn read_ndjson(mut r: Box<dyn BufRead + Send>, tx: SyncSender<Chunk>) -> anyhow:
                 break;
             }
             line_no += 1;
-            // Windows editors start a UTF-8 file with a byte order mark.
-            if line_no == 1 && buf.starts_with("\u{feff}".as_bytes()) {
-                buf.drain(..3);
-            }
             if buf.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
