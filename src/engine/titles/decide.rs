@@ -10,8 +10,8 @@
 //! only as rule 2 allows.
 
 use super::lexicon::{
-    Derived, F_ACCT, F_BARE, F_FIX, F_LEAD, F_MGMT, F_SOFT, F_TOP, F_WEAK, Lang, Lexicon, NONE,
-    Role, pair,
+    Derived, F_ACCT, F_BARE, F_DEG, F_FIX, F_LEAD, F_MGMT, F_SOFT, F_TOP, F_WEAK, Lang, Lexicon,
+    NONE, Role, pair,
 };
 use super::normalise::{MAX_TOKENS, Norm, T_EMPLOYER};
 use super::subword::{self, K_FN};
@@ -128,6 +128,8 @@ pub(crate) struct Decider<'a> {
     junk: bool,
     /// Parts (bits) with a word no lexicon knows.
     unknown_parts: u16,
+    /// Parts (bits) with a degree (rule 16).
+    degree_parts: u16,
 }
 
 impl<'a> Decider<'a> {
@@ -148,6 +150,7 @@ impl<'a> Decider<'a> {
             n: 0,
             junk: false,
             unknown_parts: 0,
+            degree_parts: 0,
         };
         d.build_items();
         d.decide()
@@ -245,6 +248,9 @@ impl<'a> Decider<'a> {
                 match lex.hand[e as usize].role {
                     Role::Junk => {
                         self.junk = true;
+                        if lex.hand[e as usize].flags & F_DEG != 0 {
+                            self.degree_parts |= 1 << t.part;
+                        }
                         continue;
                     }
                     Role::Noise | Role::Stop | Role::Employer => continue,
@@ -257,6 +263,28 @@ impl<'a> Decider<'a> {
                 Kind::Hand(_) | Kind::Unknown => NONE,
             };
             self.push(kind, dw, t.part, toks_range, employer);
+        }
+        // Rule 16: a degree and its subject ("MSc Finance", "Dipl.-Ing.
+        // Maschinenbau") name nobody's job; a person noun with it does.
+        if self.degree_parts != 0 {
+            let mut person = 0u16;
+            for it in &self.items[..self.n] {
+                if let Kind::Hand(e) = it.kind
+                    && lex.hand[e as usize].role.is_rank_noun()
+                {
+                    person |= 1 << it.part;
+                }
+            }
+            let drop = self.degree_parts & !person;
+            self.unknown_parts &= !drop;
+            let mut k = 0;
+            for i in 0..self.n {
+                if drop & (1 << self.items[i].part) == 0 {
+                    self.items[k] = self.items[i];
+                    k += 1;
+                }
+            }
+            self.n = k;
         }
         // A part with no rank word qualifies a bare rank word before it
         // ("Director, Product Management", "Manager, Finance"): one part then.
@@ -621,7 +649,7 @@ impl<'a> Decider<'a> {
                 .position(|it| self.role(it) == Some(Role::Support) && !it.complement)
         {
             let e = self.entry(&items[j]).expect("hand item");
-            let premod = e.key == "assistant"
+            let premod = matches!(e.key, "assistant" | "asst")
                 && items[j + 1..]
                     .iter()
                     .take_while(|it| self.role(it) != Some(Role::Prep))
@@ -714,19 +742,25 @@ impl<'a> Decider<'a> {
                     Role::Manager => {
                         // Rule 5: a manager of a work object is an individual
                         // contributor; an account manager a sales rep.
-                        let objs = items.iter().enumerate().filter(|&(k, o)| {
-                            k != j
-                                && (self.role(o) == Some(Role::Workobj)
-                                    || (self.role(o) == Some(Role::Partner) && k + 1 == j))
-                        });
-                        let mut any = false;
-                        let mut acct_only = true;
-                        for (_, o) in objs {
-                            any = true;
-                            if !self.entry(o).is_some_and(|e| e.has(F_ACCT)) {
-                                acct_only = false;
+                        // Partner anywhere before it is managed ("Partner
+                        // Success Manager"), but an account manager stays one
+                        // ("Partner Account Manager").
+                        let (mut any, mut acct, mut other_obj) = (false, false, false);
+                        for (k, o) in items.iter().enumerate() {
+                            match self.role(o) {
+                                Some(Role::Workobj) if k != j => {
+                                    any = true;
+                                    if self.entry(o).is_some_and(|e| e.has(F_ACCT)) {
+                                        acct = true;
+                                    } else {
+                                        other_obj = true;
+                                    }
+                                }
+                                Some(Role::Partner) if k < j => any = true,
+                                _ => {}
                             }
                         }
+                        let acct_only = acct && !other_obj;
                         let dept = items.iter().any(|o| self.role(o) == Some(Role::Dept));
                         // "X manager" with X no department nor object we know:
                         // ISCO tells a professional role from a managing one.
@@ -773,11 +807,23 @@ impl<'a> Decider<'a> {
                     }
                     Role::Partner => {
                         // Rule 11: "Partner Manager", "Partner Sales Manager" —
-                        // partner is what is managed.
-                        let before_noun = items[j + 1..]
-                            .iter()
-                            .filter(|o| !o.complement)
-                            .any(|o| self.role(o).is_some_and(|r| r.is_rank_noun()));
+                        // partner is what is managed. Before a profession
+                        // ("Partner Advocaat", "Partner Tax Advisor") it is
+                        // the equity partner.
+                        let before_noun =
+                            items[j + 1..].iter().filter(|o| !o.complement).any(|o| {
+                                matches!(
+                                    self.role(o),
+                                    Some(
+                                        Role::Manager
+                                            | Role::Director
+                                            | Role::Head
+                                            | Role::Coord
+                                            | Role::Vp
+                                            | Role::Chief
+                                    )
+                                )
+                            });
                         if before_noun { None } else { e.rank }
                     }
                     Role::Member => {

@@ -157,6 +157,9 @@ pub(crate) const F_SOFT: u16 = 128;
 /// administrateur"): a trainee word before another person noun qualifies it (Student
 /// Advisor); a rank word with anything else named is the generic noun, staff (rule 4).
 pub(crate) const F_BARE: u16 = 256;
+/// A degree (rule 16): with its subject ("MSc Finance") it names neither rank nor
+/// function; with a person noun ("PhD Researcher") that noun decides.
+pub(crate) const F_DEG: u16 = 512;
 
 /// Two word indices as one key.
 #[inline]
@@ -523,6 +526,7 @@ impl Lexicon {
                         "fix" => F_FIX,
                         "soft" => F_SOFT,
                         "bare" => F_BARE,
+                        "deg" => F_DEG,
                         _ => return Err(err(ln, format!("bad flag {f:?}"))),
                     };
                 }

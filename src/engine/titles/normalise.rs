@@ -9,7 +9,7 @@
 //! written to `buf` separated by one space, so a phrase of consecutive words
 //! is one slice of it.
 
-use super::lexicon::{Lang, Lexicon, NONE, Role, pair};
+use super::lexicon::{Lang, Lexicon, NONE, Role};
 
 /// Longer titles are cut here (no title field needs more).
 pub(crate) const MAX_BYTES: usize = 320;
@@ -147,7 +147,7 @@ impl Norm {
                         self.push_byte(b'&');
                     } else {
                         self.end_token(lex);
-                        match self.phrase_conjunction(lex) {
+                        match self.phrase_conjunction(lex, &rest[1..]) {
                             // "Health & Safety Manager" is one department, not
                             // "Health" and a Safety Manager.
                             Some(conj) => {
@@ -194,13 +194,21 @@ impl Norm {
         }
     }
 
-    /// The "and" of a lexicon phrase that the last word of this part begins
-    /// ("health and safety", "werving en selectie"), for an "&" after it.
-    fn phrase_conjunction(&self, lex: &Lexicon) -> Option<&'static [u8]> {
+    /// The "and" of a three-word lexicon phrase around an "&": the last word of
+    /// this part, and the next word of `after` ("health and safety", "werving en
+    /// selectie").
+    fn phrase_conjunction(&self, lex: &Lexicon, after: &str) -> Option<&'static [u8]> {
         let last = self.toks[..self.ntok].last()?;
         if !self.part_open || last.part != self.part || last.word == NONE {
             return None;
         }
+        let next = after.trim_start();
+        let next = &next[..next
+            .find(|c: char| !c.is_alphanumeric())
+            .unwrap_or(next.len())];
+        let mut n = Norm::new();
+        n.run(next, lex, self.lang);
+        let next = n.text(n.tokens().first()?);
         // The title's own language first: "Im- & Export" is German if known.
         let own: &'static [u8] = match self.lang {
             Some(Lang::Nl) => b"en",
@@ -208,9 +216,19 @@ impl Norm {
             Some(Lang::Fr) => b"et",
             _ => b"and",
         };
+        let prev = self.text(last);
+        let mut key = [0u8; 2 * MAX_BYTES];
         [own, b"and", b"en", b"und", b"et"].into_iter().find(|c| {
-            lex.word(c)
-                .is_some_and(|(wi, _)| lex.phrase_starts.contains(&pair(last.word, wi)))
+            let len = prev.len() + c.len() + next.len() + 2;
+            if len > key.len() {
+                return false;
+            }
+            let mut k = 0;
+            for piece in [prev, b" ", c, b" ", next] {
+                key[k..k + piece.len()].copy_from_slice(piece);
+                k += piece.len();
+            }
+            lex.word(&key[..len]).is_some_and(|(_, w)| w.hand != NONE)
         })
     }
 

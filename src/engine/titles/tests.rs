@@ -88,6 +88,10 @@ fn rule_01_combined_titles() {
     check("Medewerker Werving & Selectie", "nl", F::Hr, S::Staff);
     check("Leiter Im- & Export", "de", F::Operations, S::HeadManager);
     check("Sales & Marketing Director", "en", F::Sales, S::VpDirector);
+    // Only a whole phrase joins: here "&" still splits (rule 1).
+    rank("Director of Research & CEO", "en", S::CLevel);
+    rank("Conseiller & Directeur", "fr", S::CLevel);
+    rank("Werving & Directeur", "nl", S::CLevel);
 }
 
 #[test]
@@ -527,8 +531,13 @@ fn rule_11_owners_partners_legal_managers() {
     check("ZZP'er", "nl", F::Other, S::Owner);
     // Self-employed with no occupation named is other, as ZZP'er.
     check("Zelfstandig ondernemer", "nl", F::Other, S::Owner);
-    // Partner is what is managed, also with a department between (rule 5 then).
-    check("Partner Sales Manager", "en", F::Sales, S::HeadManager);
+    // Partner is what is managed, also with a department between; before a
+    // profession it is the equity partner.
+    check("Partner Sales Manager", "en", F::Sales, S::SeniorSpecialist);
+    check("Partner Account Manager", "en", F::Sales, S::Staff);
+    rank("Partner Success Manager", "en", S::SeniorSpecialist);
+    check("Partner Tax Advisor", "en", F::Finance, S::Owner);
+    check("Partner Advocaat", "nl", F::Legal, S::Owner);
     check("Freelance tekstschrijver", "nl", F::Marketing, S::Owner);
     check("Inhaberin", "de", F::Executive, S::Owner);
     check(
@@ -571,6 +580,10 @@ fn rule_11_owners_partners_legal_managers() {
 
 #[test]
 fn rule_12_associate() {
+    // "Asst." reads as "Assistant" before a rank noun.
+    rank("Asst. Manager", "en", S::SeniorSpecialist);
+    rank("Asst. Vice President", "en", S::HeadManager);
+    check("Exec. Asst. to CEO", "en", F::Administration, S::Staff);
     check("Associate", "en", F::Other, S::Staff);
     check("Associate Consultant", "en", F::Other, S::Staff);
     check("Senior Associate", "en", F::Other, S::SeniorSpecialist);
@@ -705,6 +718,19 @@ fn rule_15_trainees_and_dutch_intern() {
 fn rule_16_no_signal() {
     check("Dear Sir", "en", F::Other, S::Unknown);
     check("MBA", "en", F::Other, S::Unknown);
+    // A degree with its subject names no job; with a person noun it does.
+    check("MSc Finance", "en", F::Other, S::Unknown);
+    check("Bachelor of Science", "en", F::Other, S::Unknown);
+    check("Dipl.-Ing. Maschinenbau", "de", F::Other, S::Unknown);
+    check("Bachelier en comptabilité", "fr", F::Other, S::Unknown);
+    check(
+        "PhD Researcher",
+        "en",
+        F::EngineeringRnd,
+        S::SeniorSpecialist,
+    );
+    check("MBA, Sales Director", "en", F::Sales, S::VpDirector);
+    check("Master Electrician", "en", F::Operations, S::Staff);
     check("Geachte heer", "nl", F::Other, S::Unknown);
     check("n/a", "en", F::Other, S::Unknown);
     check("", "en", F::Other, S::Unknown);
