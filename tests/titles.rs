@@ -98,6 +98,8 @@ fn crm_sets_accuracy() {
         ("tests/data/crm_titles_blind.csv", 0.95),
         ("tests/data/crm_titles_blind2.csv", 0.95),
         ("tests/data/crm_titles_blind3.csv", 0.95),
+        // 24 of its 300 rows are ones §5 leaves open (`undecided`).
+        ("tests/data/crm_titles_blind4.csv", 0.88),
     ] {
         let (f, s) = score(&read(path));
         println!(

@@ -563,11 +563,9 @@ impl<'a> Decider<'a> {
                                 && r.is_rank_noun()
                                 && !matches!(r, Role::Support | Role::Trainee)
                         } else {
+                            // (a school is what a bare principal heads)
                             r.is_rank_noun()
-                                || matches!(
-                                    r,
-                                    Role::Dept | Role::Workobj | Role::Division | Role::School
-                                )
+                                || matches!(r, Role::Dept | Role::Workobj | Role::Division)
                         }
                     }
                 }

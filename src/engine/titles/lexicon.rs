@@ -160,6 +160,9 @@ pub(crate) const F_BARE: u16 = 256;
 /// A degree (rule 16): with its subject ("MSc Finance") it names neither rank nor
 /// function; with a person noun ("PhD Researcher") that noun decides.
 pub(crate) const F_DEG: u16 = 512;
+/// A legal form (GmbH, BV, SARL): the part it stands in, after a comma, names
+/// the employer ("Sales Manager, Acme BV"), rule 2.
+pub(crate) const F_LEGAL: u16 = 1024;
 
 /// Two word indices as one key.
 #[inline]
@@ -527,6 +530,7 @@ impl Lexicon {
                         "soft" => F_SOFT,
                         "bare" => F_BARE,
                         "deg" => F_DEG,
+                        "legal" => F_LEGAL,
                         _ => return Err(err(ln, format!("bad flag {f:?}"))),
                     };
                 }
@@ -769,6 +773,18 @@ impl Lexicon {
         let mut e = first;
         while e != NONE {
             if self.hand[e as usize].role == role {
+                return true;
+            }
+            e = self.hand[e as usize].next;
+        }
+        false
+    }
+
+    /// Whether any entry of a word has the flag.
+    pub(crate) fn any_flag(&self, first: u32, flag: u16) -> bool {
+        let mut e = first;
+        while e != NONE {
+            if self.hand[e as usize].flags & flag != 0 {
                 return true;
             }
             e = self.hand[e as usize].next;

@@ -9,7 +9,7 @@
 //! written to `buf` separated by one space, so a phrase of consecutive words
 //! is one slice of it.
 
-use super::lexicon::{Lang, Lexicon, NONE, Role};
+use super::lexicon::{F_LEGAL, Lang, Lexicon, NONE, Role};
 
 /// Longer titles are cut here (no title field needs more).
 pub(crate) const MAX_BYTES: usize = 320;
@@ -328,6 +328,16 @@ impl Norm {
                 self.drop_current(start);
                 self.set_employer();
                 return;
+            }
+            // "Geschäftsführer, Müller Logistik GmbH": the part a legal form
+            // stands in is the employer, from its first word on.
+            if w.hand != NONE && self.part > 0 && !self.employer && lex.any_flag(w.hand, F_LEGAL) {
+                for t in &mut self.toks[..self.ntok] {
+                    if t.part == self.part {
+                        t.flags |= T_EMPLOYER;
+                    }
+                }
+                self.employer = true;
             }
             self.push_tok(start, end, wi, 0);
             return;

@@ -96,6 +96,20 @@ fn rule_01_combined_titles() {
 
 #[test]
 fn rule_02_trailing_employer() {
+    // After a comma, a part with a legal form is the employer.
+    check(
+        "Geschäftsführer, Müller Logistik GmbH",
+        "de",
+        F::Executive,
+        S::CLevel,
+    );
+    check(
+        "Gérant majoritaire, SARL Dupont Bâtiment",
+        "fr",
+        F::Executive,
+        S::Owner,
+    );
+    check("Director, Group Finance", "en", F::Finance, S::VpDirector);
     check(
         "Inkoper bij Gemeente Utrecht",
         "nl",
@@ -650,6 +664,15 @@ fn rule_14_schools_and_universities() {
     check("Schulleiterin", "de", F::Education, S::CLevel);
     check("Directrice d'école", "fr", F::Education, S::CLevel);
     check("Proviseur", "fr", F::Education, S::CLevel);
+    // French "principal" heads a school bare; after a person noun it is the
+    // adjective (rule 4).
+    check("Principal de collège", "fr", F::Education, S::CLevel);
+    check(
+        "Ingénieur principal",
+        "fr",
+        F::EngineeringRnd,
+        S::SeniorSpecialist,
+    );
     check("Head Teacher", "en", F::Education, S::CLevel);
     check("Teacher", "en", F::Education, S::SeniorSpecialist);
     check("Lector", "nl", F::Education, S::SeniorSpecialist);
