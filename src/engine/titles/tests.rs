@@ -613,6 +613,12 @@ fn rule_12_associate() {
 
 #[test]
 fn rule_13_boards_and_public_sector() {
+    check(
+        "Président du conseil de surveillance",
+        "fr",
+        F::Executive,
+        S::CLevel,
+    );
     check("Board Member", "en", F::Executive, S::CLevel);
     check("Bourgmestre", "fr", F::Other, S::CLevel);
     check("Secrétaire communal", "fr", F::Executive, S::CLevel);
