@@ -119,7 +119,19 @@ async fn an_unreachable_database_pauses_the_consumers_then_they_resume() {
     let processed = |text: &str| metric_value(text, "dmumatch_events_total", &[]);
     let errors =
         |text: &str| metric_value(text, "dmumatch_db_errors_total", &["kind=\"unavailable\""]);
-    let before = w.get("/metrics").await.1;
+    // A batch that committed just before the outage may still be acknowledged
+    // (and counted) after /readyz turned: wait until the count stands still.
+    let mut before = w.get("/metrics").await.1;
+    let settle = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = w.get("/metrics").await.1;
+        if processed(&now) == processed(&before) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < settle, "still acknowledging");
+        before = now;
+    }
     tokio::time::sleep(Duration::from_secs(6)).await;
     let after = w.get("/metrics").await.1;
     let (status, _) = w.get("/readyz").await;
