@@ -652,20 +652,12 @@ impl<'a> Decider<'a> {
                     .iter()
                     .take_while(|it| self.role(it) != Some(Role::Prep))
                     .any(|it| {
-                        matches!(
-                            self.role(it),
-                            Some(
-                                Role::Manager
-                                    | Role::Director
-                                    | Role::Head
-                                    | Role::Vp
-                                    | Role::Chief
-                            )
-                        ) || (self.role(it) == Some(Role::Rank)
-                            && self
-                                .entry(it)
-                                .and_then(|e| e.rank)
-                                .is_some_and(|r| r <= Seniority::SeniorSpecialist))
+                        self.role(it).is_some_and(Role::is_managing)
+                            || (self.role(it) == Some(Role::Rank)
+                                && self
+                                    .entry(it)
+                                    .and_then(|e| e.rank)
+                                    .is_some_and(|r| r <= Seniority::SeniorSpecialist))
                     });
             if premod {
                 step_from_assistant = Some(e.key);
@@ -808,20 +800,11 @@ impl<'a> Decider<'a> {
                         // partner is what is managed. Before a profession
                         // ("Partner Advocaat", "Partner Tax Advisor") it is
                         // the equity partner.
-                        let before_noun =
-                            items[j + 1..].iter().filter(|o| !o.complement).any(|o| {
-                                matches!(
-                                    self.role(o),
-                                    Some(
-                                        Role::Manager
-                                            | Role::Director
-                                            | Role::Head
-                                            | Role::Coord
-                                            | Role::Vp
-                                            | Role::Chief
-                                    )
-                                )
-                            });
+                        let before_noun = items[j + 1..]
+                            .iter()
+                            .filter(|o| !o.complement)
+                            .filter_map(|o| self.role(o))
+                            .any(|r| r.is_managing() || r == Role::Coord);
                         if before_noun { None } else { e.rank }
                     }
                     Role::Member => {

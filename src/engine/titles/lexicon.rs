@@ -122,6 +122,15 @@ impl Role {
     }
 
     /// A noun that carries a rank of its own (or decides one).
+    /// A noun that heads people or a unit: what an "Assistant" before it
+    /// steps down from, and what a "Partner" before it is managed by.
+    pub(crate) fn is_managing(self) -> bool {
+        matches!(
+            self,
+            Role::Manager | Role::Director | Role::Head | Role::Vp | Role::Chief
+        )
+    }
+
     pub(crate) fn is_rank_noun(self) -> bool {
         matches!(
             self,
@@ -768,41 +777,31 @@ impl Lexicon {
         first
     }
 
+    /// A word's hand entries, in file order (`first` = `Word::hand`).
+    fn entries(&self, first: u32) -> impl Iterator<Item = &Entry> {
+        std::iter::successors((first != NONE).then(|| &self.hand[first as usize]), |e| {
+            (e.next != NONE).then(|| &self.hand[e.next as usize])
+        })
+    }
+
     /// Whether any entry of the word has the role.
     pub(crate) fn any_role(&self, first: u32, role: Role) -> bool {
-        let mut e = first;
-        while e != NONE {
-            if self.hand[e as usize].role == role {
-                return true;
-            }
-            e = self.hand[e as usize].next;
-        }
-        false
+        self.entries(first).any(|e| e.role == role)
     }
 
     /// Whether any entry of a word has the flag.
     pub(crate) fn any_flag(&self, first: u32, flag: u16) -> bool {
-        let mut e = first;
-        while e != NONE {
-            if self.hand[e as usize].flags & flag != 0 {
-                return true;
-            }
-            e = self.hand[e as usize].next;
-        }
-        false
+        self.entries(first).any(|e| e.flags & flag != 0)
     }
 
     /// The union of the languages of a word's entries (0 = any).
     pub(crate) fn hand_langs(&self, first: u32) -> LangMask {
         let mut m = 0;
-        let mut e = first;
-        while e != NONE {
-            let l = self.hand[e as usize].langs;
-            if l == 0 {
+        for e in self.entries(first) {
+            if e.langs == 0 {
                 return 0;
             }
-            m |= l;
-            e = self.hand[e as usize].next;
+            m |= e.langs;
         }
         m
     }
