@@ -43,16 +43,18 @@ cargo build --release --quiet --manifest-path "$TOPIC_DIR/Cargo.toml"
 TOPIC=$TOPIC_DIR/target/release/ceiling
 
 # The last line of a command's stdout (its JSON), with its stderr kept in $LOG.
-last_json() { local name=$1; shift; "$@" 2>"$LOG/$name.err" | tail -n 1; }
+# A failing step shows its stderr: set -e alone would stop the script without a word.
+last_json() {
+  local name=$1; shift
+  "$@" 2>"$LOG/$name.err" | tail -n 1 || { cat "$LOG/$name.err" >&2; return 1; }
+}
 
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for run in $(seq "$RUNS"); do
   relay=$(last_json relay "$CEILING" relay --messages 100000 --ack-every 100 --queue-type quorum)
-  worker=$(last_json worker "$DMUMATCH" bench worker --events "$EVENTS" --campaigns 3) \
-    || { cat "$LOG/worker.err" >&2; exit 1; }
+  worker=$(last_json worker "$DMUMATCH" bench worker --events "$EVENTS" --campaigns 3)
   amqp=$(last_json amqp "$CEILING" amqp --messages 200000 --queue-type quorum)
-  fanout=$(last_json fanout "$DMUMATCH" bench fanout --contacts "$CONTACTS") \
-    || { cat "$LOG/fanout.err" >&2; exit 1; }
+  fanout=$(last_json fanout "$DMUMATCH" bench fanout --contacts "$CONTACTS")
   relay_t=$(CEILING_EXCHANGE=topic last_json relay_t "$TOPIC" relay --messages 100000 \
     --ack-every 100 --queue-type quorum --size 500)
   amqp_t=$(CEILING_EXCHANGE=topic last_json amqp_t "$TOPIC" amqp --messages 200000 \
