@@ -10,8 +10,8 @@
 //! only as rule 2 allows.
 
 use super::lexicon::{
-    Derived, F_ACCT, F_BARE, F_DEG, F_FIX, F_LEAD, F_MGMT, F_SOFT, F_TOP, F_WEAK, Lang, Lexicon,
-    NONE, Role, pair,
+    Derived, F_ACCT, F_ADJ, F_BARE, F_DEG, F_FIX, F_LEAD, F_MGMT, F_SOFT, F_TOP, F_WEAK, Lang,
+    Lexicon, NONE, Role, pair,
 };
 use super::normalise::{MAX_TOKENS, Norm, T_EMPLOYER};
 use super::subword::{self, K_FN};
@@ -290,7 +290,11 @@ impl<'a> Decider<'a> {
         // ("Director, Product Management", "Manager, Finance"): one part then.
         // (After a part that names a function it stays a part of its own:
         // "Officemanager / HR" is administration, rule 1.)
-        let mut prev: Option<(u8, bool)> = None;
+        // After a top-management or board title, or one that names its own
+        // function, such a part that names no department we know is the
+        // employer ("Bestuurder, AZ Sint-Jan", "Store Manager, Tesco Extra"):
+        // it never overrides the title (rule 2).
+        let mut prev: Option<(u8, bool, bool)> = None;
         let mut i = 0;
         while i < self.n {
             let part = self.items[i].part;
@@ -298,29 +302,41 @@ impl<'a> Decider<'a> {
                 .iter()
                 .take_while(|it| it.part == part)
                 .count();
-            let roles = self.items[i..end].iter().filter_map(|it| match it.kind {
-                Kind::Hand(e) => Some(lex.hand[e as usize].role),
+            let entries = self.items[i..end].iter().filter_map(|it| match it.kind {
+                Kind::Hand(e) => Some(&lex.hand[e as usize]),
                 Kind::Derived(_) | Kind::Unknown => None,
             });
-            let mut ranked = false;
-            let mut names = self.items[i..end]
-                .iter()
-                .any(|it| matches!(it.kind, Kind::Derived(_)));
-            for r in roles {
+            let (mut ranked, mut hand_names, mut titled) = (false, false, false);
+            for e in entries {
+                let r = e.role;
                 ranked |= r.is_rank_noun() || matches!(r, Role::Senior | Role::Junior | Role::Step);
-                names |= matches!(
+                hand_names |= matches!(
                     r,
                     Role::Dept | Role::Workobj | Role::Division | Role::School
                 );
+                // a board or top-management title, or a person noun that
+                // names its own function ("HR Business Partner", "Store Manager")
+                titled |= r.is_rank_noun()
+                    && (e.has(F_MGMT)
+                        || (!e.has(F_WEAK)
+                            && e.function.is_some_and(|f| {
+                                !matches!(f, Function::Executive | Function::Other)
+                            })));
             }
+            let names = hand_names
+                || self.items[i..end]
+                    .iter()
+                    .any(|it| matches!(it.kind, Kind::Derived(_)));
             match prev {
-                Some((p, false)) if !ranked && !self.items[i].employer => {
+                Some((p, false, prev_titled)) if !ranked && !self.items[i].employer => {
+                    let employer = prev_titled && !hand_names;
                     for it in &mut self.items[i..end] {
                         it.part = p;
+                        it.employer |= employer;
                     }
-                    prev = Some((p, true));
+                    prev = Some((p, true, prev_titled));
                 }
-                _ => prev = Some((part, names)),
+                _ => prev = Some((part, names, titled)),
             }
             i = end;
         }
@@ -572,6 +588,12 @@ impl<'a> Decider<'a> {
         })
     }
 
+    /// Whether the hand word at `j` is, here, a seniority adjective (flag `adj`:
+    /// "Comptable principal") rather than a person noun of its own.
+    fn adjective(&self, items: &[Item], j: usize) -> bool {
+        self.entry(&items[j]).is_some_and(|e| e.has(F_ADJ)) && self.not_bare(items, j)
+    }
+
     /// The ESCO function model's votes of the items' words.
     fn votes<'i>(&self, items: impl IntoIterator<Item = &'i Item>) -> Votes {
         let mut v = Votes::new(self.lex);
@@ -627,6 +649,8 @@ impl<'a> Decider<'a> {
         let mut winner: Option<usize> = None;
         let mut best: Option<Seniority> = None;
         let mut elected = false;
+        // the manager read as an account manager, a sales rep (rule 5)
+        let mut account_rep = None;
 
         // Rule 15: a trainee word decides the rank.
         if let Some(j) = (0..items.len()).find(|&k| {
@@ -679,6 +703,7 @@ impl<'a> Decider<'a> {
                 }
                 let Some(e) = self.entry(it) else { continue };
                 let r = match e.role {
+                    Role::Rank if self.adjective(items, j) => None,
                     Role::Rank if self.not_bare(items, j) => Some(Seniority::Staff),
                     Role::Rank => {
                         // A deputy head of a school (adjunct-directeur
@@ -764,6 +789,7 @@ impl<'a> Decider<'a> {
                         } else if !any {
                             Seniority::HeadManager
                         } else if acct_only {
+                            account_rep = Some(j);
                             Seniority::Staff
                         } else {
                             Seniority::SeniorSpecialist
@@ -851,11 +877,12 @@ impl<'a> Decider<'a> {
             let mut step = step_from_assistant;
             let mut senior = None;
             let mut junior = None;
-            for it in items.iter().filter(|it| !it.complement) {
+            for (k, it) in items.iter().enumerate().filter(|(_, it)| !it.complement) {
                 if let Some(e) = self.entry(it) {
                     match e.role {
                         Role::Step => step = Some(e.key),
                         Role::Senior => senior = Some(e.key),
+                        Role::Rank if self.adjective(items, k) => senior = Some(e.key),
                         Role::Junior => junior = Some(e.key),
                         _ => {}
                     }
@@ -902,7 +929,17 @@ impl<'a> Decider<'a> {
             let e = self.entry(&items[j]).expect("hand item");
             out.rank_word = e.key;
             out.rank_src = RankSrc::Hand;
-            out.mgmt = e.has(F_MGMT) && !self.not_bare(items, j);
+            // a member of a board is a board title (rule 2)
+            let body = (e.role == Role::Member)
+                .then(|| {
+                    items
+                        .iter()
+                        .filter_map(|o| self.entry(o))
+                        .find(|b| b.role == Role::Body)
+                })
+                .flatten();
+            out.mgmt =
+                (e.has(F_MGMT) || body.is_some_and(|b| b.has(F_MGMT))) && !self.not_bare(items, j);
             out.professional = matches!(e.role, Role::Partner)
                 || (best == Some(Seniority::SeniorSpecialist) && !e.has(F_MGMT));
         }
@@ -975,8 +1012,26 @@ impl<'a> Decider<'a> {
             set(&mut out, e.function.expect("checked"), FnSrc::Dept, e.key);
             return out;
         }
+        // A category is managed for procurement whatever its goods (category
+        // manager food, §2): a fixed work object of a manager stands too.
         if winner_e.is_some_and(|e| e.role == Role::Manager)
-            && best == Some(Seniority::Staff)
+            && let Some(e) = items
+                .iter()
+                .filter(|it| !it.complement)
+                .filter_map(|it| self.entry(it))
+                .find(|e| e.role == Role::Workobj && e.has(F_FIX) && e.function.is_some())
+        {
+            set(
+                &mut out,
+                e.function.expect("checked"),
+                FnSrc::Workobj,
+                e.key,
+            );
+            return out;
+        }
+        // (a senior or key account manager sells too: "Sr. Accountmanager Zorg")
+        if winner.is_some()
+            && winner == account_rep
             && let Some(a) = items
                 .iter()
                 .filter_map(|it| self.entry(it))
@@ -1121,12 +1176,16 @@ impl<'a> Decider<'a> {
         {
             return Some((e.function.expect("checked"), FnSrc::Noun, e.key));
         }
-        if let Some(e) = items.iter().filter_map(|it| self.entry(it)).find(|e| {
-            e.role.is_rank_noun()
-                && !matches!(e.role, Role::Partner | Role::Body | Role::Support)
-                && useful(e)
-                && !weak_noun_yields(e)
-        }) {
+        if let Some(e) = (0..items.len())
+            .filter(|&k| !self.adjective(items, k))
+            .filter_map(|k| self.entry(&items[k]))
+            .find(|e| {
+                e.role.is_rank_noun()
+                    && !matches!(e.role, Role::Partner | Role::Body | Role::Support)
+                    && useful(e)
+                    && !weak_noun_yields(e)
+            })
+        {
             return Some((e.function.expect("checked"), FnSrc::Noun, e.key));
         }
         if let Some(e) = items

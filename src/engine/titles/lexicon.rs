@@ -172,6 +172,10 @@ pub(crate) const F_DEG: u16 = 512;
 /// A legal form (GmbH, BV, SARL): the part it stands in, after a comma, names
 /// the employer ("Sales Manager, Acme BV"), rule 2.
 pub(crate) const F_LEGAL: u16 = 1024;
+/// With `bare`: after another person noun the word is a seniority adjective like
+/// "senior" (rule 4), not its bare reading ("Comptable principal", but "Principal
+/// de collège" heads the school).
+pub(crate) const F_ADJ: u16 = 2048;
 
 /// Two word indices as one key.
 #[inline]
@@ -540,6 +544,7 @@ impl Lexicon {
                         "bare" => F_BARE,
                         "deg" => F_DEG,
                         "legal" => F_LEGAL,
+                        "adj" => F_ADJ,
                         _ => return Err(err(ln, format!("bad flag {f:?}"))),
                     };
                 }

@@ -154,6 +154,23 @@ fn rule_02_trailing_employer() {
         F::Marketing,
         S::HeadManager,
     );
+    // After a board title, or a title that names its own function, a part
+    // naming no department we know is the employer (stop 21).
+    check("Lid RvC, Woonstichting Oost", "nl", F::Executive, S::CLevel);
+    check("Store Manager, Lidl Dublin", "en", F::Sales, S::HeadManager);
+    check(
+        "HR Business Partner, Philips Lighting",
+        "en",
+        F::Hr,
+        S::SeniorSpecialist,
+    );
+    // a department after the comma still names the function (rule 1)
+    check(
+        "Director, Product Management",
+        "en",
+        F::EngineeringRnd,
+        S::VpDirector,
+    );
 }
 
 #[test]
@@ -274,6 +291,14 @@ fn rule_04_no_rank_word() {
     check("Gestionnaire de paie", "fr", F::Hr, S::Staff);
     check("Conseillère clientèle", "fr", F::CustomerService, S::Staff);
     check("Junior medewerker inkoop", "nl", F::Procurement, S::Staff);
+    // French "principal" after a person noun is the seniority adjective (flag `adj`)
+    check(
+        "Comptable principale",
+        "fr",
+        F::Finance,
+        S::SeniorSpecialist,
+    );
+    check("Attaché principal", "fr", F::Other, S::SeniorSpecialist);
 }
 
 #[test]
@@ -332,6 +357,20 @@ fn rule_05_manager_of_a_department_or_of_a_work_object() {
         "Chef de produit",
         "fr",
         F::EngineeringRnd,
+        S::SeniorSpecialist,
+    );
+    // a category is procurement's whatever its goods; a senior account
+    // manager still sells, whatever market is named
+    check(
+        "Category manager zuivel",
+        "nl",
+        F::Procurement,
+        S::SeniorSpecialist,
+    );
+    check(
+        "Senior accountmanager overheid",
+        "nl",
+        F::Sales,
         S::SeniorSpecialist,
     );
 }
@@ -695,6 +734,7 @@ fn rule_14_schools_and_universities() {
         S::SeniorSpecialist,
     );
     check("Enseignante", "fr", F::Education, S::SeniorSpecialist);
+    check("Principal de collège", "fr", F::Education, S::CLevel);
 }
 
 #[test]
@@ -1029,6 +1069,8 @@ fn abbreviations() {
     check("RSSI", "fr", F::It, S::HeadManager);
     check("P&O adviseur", "nl", F::Hr, S::SeniorSpecialist);
     check("R&D Manager", "en", F::EngineeringRnd, S::HeadManager);
+    check("Dir. HR", "nl", F::Hr, S::VpDirector);
+    check("Dir. Technique", "fr", F::EngineeringRnd, S::VpDirector);
 }
 
 #[test]
