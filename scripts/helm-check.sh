@@ -7,9 +7,8 @@
 #   - what each render must hold (scripts/helm_check.py render), the ServiceMonitor capability
 #     gate, renders that must fail (schema typos, short grace period, two autoscalers);
 #   - the 3-replica KEDA render against ci/fixtures/keda-3-replicas.yaml;
-#   - src/config.rs ↔ chart defaults ↔ docs/deployment.md (the settings src/config.rs
-#     hides from --help are secrets: the worker must get them from a Secret, never the
-#     ConfigMap), values.yaml ↔ schema ↔ chart README, appVersion ↔ Cargo.toml, the Grafana
+#   - src/config.rs ↔ chart defaults ↔ docs/deployment.md (the SECRET_VARS of src/config.rs
+#     are secrets: the worker must get them from a Secret, never the ConfigMap), values.yaml ↔ schema ↔ chart README, appVersion ↔ Cargo.toml, the Grafana
 #     dashboard against its generator and src/ metric names, the RabbitMQ definitions against
 #     their generator and src/amqp/topology.rs (and imported into the local RabbitMQ, when it runs).
 # Tools are installed, pinned, into .tools/ (gitignored) only when missing:

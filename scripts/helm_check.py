@@ -6,7 +6,7 @@ kubernetes-validate). Every failure names the file to edit.
   helm_check.py split RENDER OUTDIR          built-in kinds → OUTDIR/builtin.yaml, each custom resource → OUTDIR/cr-<kind>-<n>.yaml
   helm_check.py render CASE RENDER           assertions on one render (CASE: default, full, hpa, keda3, sm-gated, sm-capable)
   helm_check.py config RENDER                src/config.rs ↔ the chart's ConfigMap defaults ↔ the README's configuration table;
-                                             secrets (hide_env_values in src/config.rs) from a Secret, never the ConfigMap
+                                             secrets (SECRET_VARS, or hide_env_values, in src/config.rs) from a Secret, never the ConfigMap
   helm_check.py values [--update]            values.yaml @param ↔ values.schema.json ↔ the chart README's parameter tables
   helm_check.py version                      Chart.yaml appVersion = Cargo.toml version
 """

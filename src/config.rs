@@ -164,7 +164,7 @@ pub struct WorkerConfig {
     /// On SIGTERM, how long in-flight work may take before the worker exits, in seconds.
     #[arg(long, env = "DMUMATCH_SHUTDOWN_TIMEOUT_SECS", default_value_t = 20)]
     pub shutdown_timeout_secs: u64,
-    /// Outstanding publisher confirms of the outbox relay.
+    /// Outstanding publisher confirms of one outbox relay pass (two passes run at once).
     #[arg(long, env = "DMUMATCH_CONFIRM_WINDOW", default_value_t = 1000)]
     pub confirm_window: usize,
     /// A rules file replacing the built-in one.

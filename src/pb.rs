@@ -294,10 +294,8 @@ impl std::str::FromStr for Encoding {
     }
 }
 
-/// Full message names, for the AMQP `type` property.
+/// Full message names, for the AMQP `type` property of what the worker publishes.
 pub mod type_name {
-    pub const CONTACT_EVENT: &str = "dmumatch.v1.ContactEvent";
-    pub const CAMPAIGN_EVENT: &str = "dmumatch.v1.CampaignEvent";
     pub const DECISION_EVENT: &str = "dmumatch.v1.DecisionEvent";
 }
 

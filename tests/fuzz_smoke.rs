@@ -1,9 +1,9 @@
 //! The fuzz targets of `fuzz/` on the stable toolchain: each body gets a
 //! bounded run of inputs mutated from real seeds (the contract's examples,
 //! the example CRM export, labelled titles) by a seeded generator, so a run
-//! is repeatable. This is not coverage-guided fuzzing (`cargo fuzz`, which
-//! needs nightly, is); it is the same targets, run for a bounded time in the
-//! test suite, and any panic fails with the input that caused it.
+//! is repeatable. This is not coverage-guided fuzzing (`scripts/fuzz.sh` runs
+//! `cargo fuzz` for that); it is the same targets, run for a bounded time in
+//! the test suite, and any panic fails with the input that caused it.
 //!
 //! `DMUMATCH_FUZZ_SECS` (default 3) and `DMUMATCH_FUZZ_SEED` change the
 //! budget per target and the seed.

@@ -58,7 +58,8 @@ pub fn input_queues(t: &Topology) -> Vec<InputQueue> {
 /// What the declaration ended with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Declared {
-    /// Every input queue dead-letters at-least-once.
+    /// Every input queue was declared with at-least-once dead-lettering (false
+    /// also when an existing queue with other arguments was kept as it is).
     pub at_least_once: bool,
 }
 

@@ -32,7 +32,7 @@ pub struct ClassifyArgs {
     #[arg(long)]
     pub evidence: bool,
     /// A directory with replacement lexicon files (lexicon.tsv, morphology.tsv,
-    /// esco_words.tsv); a file it lacks falls back to the embedded one.
+    /// esco_words.tsv, subword.bin); a file it lacks falls back to the embedded one.
     #[arg(long, env = "DMUMATCH_TITLES_LEXICON", value_name = "DIR")]
     pub lexicon_dir: Option<PathBuf>,
 }

@@ -245,14 +245,6 @@ impl Columns {
             _ => String::new(),
         }
     }
-
-    /// Known columns present in the file, canonical names.
-    pub fn present(&self) -> impl Iterator<Item = &'static str> + '_ {
-        COLUMNS
-            .iter()
-            .filter(|(c, _, _)| self.index[*c as usize].is_some())
-            .map(|(_, n, _)| *n)
-    }
 }
 
 /// Why a row could not be read; `column` is the canonical name.

@@ -1,5 +1,6 @@
-//! The worker's statements: set-based (one statement per table and batch,
-//! arrays bound through `UNNEST`), bound parameters only.
+//! The worker's statements: set-based (upserts with arrays bound through
+//! `UNNEST`, in chunks of `CHUNK` rows; decisions, history and outbox rows by
+//! binary `COPY`), bound parameters only.
 
 use std::collections::{HashMap, HashSet};
 

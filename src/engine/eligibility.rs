@@ -963,13 +963,7 @@ impl Facts {
     }
 }
 
-/// `sha256:<hex>` of [`Facts::write_canonical`].
-pub fn input_digest(facts: &Facts, jurisdiction: &str, rules: &RuleSet) -> String {
-    let mut s = String::with_capacity(71);
-    write_input_digest(facts, jurisdiction, rules, &mut s);
-    s
-}
-
+/// `sha256:<hex>` of [`Facts::write_canonical`], into `out`.
 fn write_input_digest(facts: &Facts, jurisdiction: &str, rules: &RuleSet, out: &mut String) {
     let mut h = Sha256::new();
     facts.write_canonical(jurisdiction, &rules.version, &mut |b| h.update(b));
@@ -986,7 +980,7 @@ pub(crate) fn push_hex(s: &mut String, bytes: &[u8]) {
     }
 }
 
-/// The facts of a contact × campaign at `as_of` (for tests, audits and `--explain`-style tools).
+/// The facts of a contact × campaign at `as_of` (what the rules read; the unit tests check them).
 pub fn facts(
     contact: &pb::Contact,
     enrichment: &Enrichment,

@@ -496,13 +496,6 @@ impl RuleSet {
         self.aliases.get(code).map_or(code, String::as_str)
     }
 
-    /// Index of the country in [`RuleSet::countries`].
-    pub fn country_index(&self, code: &str) -> Option<usize> {
-        self.country_index
-            .get(self.canonical_country(code))
-            .copied()
-    }
-
     /// The rule documentation entry by id.
     pub fn rule(&self, id: &str) -> Option<&RuleDoc> {
         self.rules.iter().find(|r| r.id == id)

@@ -533,7 +533,7 @@ mod tests {
         assert_eq!(third.supersedes_decision_id, first.decision_id);
         assert_ne!(third.decision_id, first.decision_id);
 
-        // Same outcome, other inputs: history only.
+        // Same outcome, other inputs: history and latest row, no event.
         let digest = PreviousDecision {
             input_digest: "sha256:other".into(),
             ..previous

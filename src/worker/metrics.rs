@@ -19,7 +19,8 @@ pub const DEAD_LETTERED: &str = "dmumatch_dead_lettered_total";
 pub const PUBLISHED: &str = "dmumatch_published_total";
 /// Counter: AMQP sessions rebuilt after a failure.
 pub const RECONNECTS: &str = "dmumatch_amqp_reconnects_total";
-/// Counter `{kind}`: database errors; unavailable | data.
+/// Counter `{kind}`: database errors that pause the consumers; unavailable (a
+/// data error dead-letters its message with kind `database` instead).
 pub const DB_ERRORS: &str = "dmumatch_db_errors_total";
 /// Counter: decisions re-evaluated by the sweep.
 pub const SWEPT: &str = "dmumatch_swept_total";

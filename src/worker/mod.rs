@@ -391,7 +391,9 @@ async fn run_session(
     let t = &config.topology;
     let declared = topology::declare(conn, t).await?;
     if !declared.at_least_once {
-        tracing::warn!("dead-lettering is at-most-once on at least one input queue");
+        // (either the broker refused at-least-once, or a queue declared with
+        // other arguments is kept as it is: the warnings above say which)
+        tracing::warn!("dead-lettering may be at-most-once on at least one input queue");
     }
 
     let consumers_stop = stop.child_token();

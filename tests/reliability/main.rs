@@ -1,4 +1,4 @@
-//! Reliability and security (issue 5): the worker under faults, bad input
+//! Reliability and security: the worker under faults, bad input
 //! and concurrency, against the real RabbitMQ and PostgreSQL. Each test has
 //! its own database and names. Tests that stop a whole server are in
 //! `tests/outage/` and run alone.

@@ -2,10 +2,10 @@
 //!
 //! `tests/data/scenarios/scenarios_dev.ndjson` is a copy of the project's shared
 //! development scenarios (`shared/data/scenarios_dev.ndjson`, written for
-//! dmumatch from `docs/spec/eligibility-rules.md`). The comparison is with what
-//! `engine::decide` gives for the same inputs at the same `asOf`, so it holds
-//! whatever state the engine is in; `check_scenarios.py` scores the engine
-//! itself against the expected outcomes.
+//! dmumatch from `docs/spec/eligibility-rules.md`). Every decision the worker
+//! publishes is compared with what `engine::decide` gives for the same inputs
+//! at the same `asOf`, and each scenario's own campaign must get the decision,
+//! channel ground and GDPR basis the file expects.
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -87,8 +87,8 @@ with extra ones merged in: include with (dict "context" . "extra" map) and no ni
 values `config.<key>` → environment variable. The one place to extend when the worker
 gains a setting: add a line here, the key to values.yaml (with `## @param`), to
 values.schema.json and to the chart README; scripts/helm-check.sh checks the defaults
-against src/config.rs and fails on any variable the chart does not know. Secrets (settings
-with `hide_env_values` in src/config.rs) never go here: they are keys of the Secret
+against src/config.rs and fails on any variable the chart does not know. Secrets
+(`SECRET_VARS` in src/config.rs) never go here: they are keys of the Secret
 (templates/secret.yaml, `connections.*Key`) passed as secretKeyRef in deployment.yaml.
 */}}
 {{- define "dmumatch.configEnv" -}}
@@ -115,7 +115,7 @@ inboxRetentionDays: DMUMATCH_INBOX_RETENTION_DAYS
 dbPoolSize: DMUMATCH_DB_POOL_SIZE
 {{- end }}
 
-{{/* The grace period must outlast the worker's drain deadline (engineering notes §3.5). */}}
+{{/* The grace period must outlast the worker's drain deadline (DMUMATCH_SHUTDOWN_TIMEOUT_SECS). */}}
 {{- define "dmumatch.terminationGracePeriodSeconds" -}}
 {{- $drain := int .Values.config.shutdownTimeoutSecs }}
 {{- if kindIs "invalid" .Values.terminationGracePeriodSeconds }}

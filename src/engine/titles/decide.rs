@@ -1,5 +1,5 @@
 //! Normalised words → lexicon items → function and seniority, by the
-//! conventions of `docs/titles-taxonomy.md` §5 (rule numbers in comments).
+//! conventions of `docs/spec/titles-taxonomy.md` §5 (rule numbers in comments).
 //!
 //! A title is split into parts (rule 1). In each part the words become items:
 //! hand-lexicon entries (longest phrase first), ESCO-derived words, or nothing.

@@ -137,17 +137,8 @@ pub struct Tables {
     pub subword: Vec<u8>,
 }
 
-/// The word table as TSV text (with its header), from ESCO rows. `min_n` drops
-/// words seen in fewer occupations.
-pub fn derive_esco_words<'a>(
-    rows: impl IntoIterator<Item = EscoRow<'a>>,
-    hand: Sources,
-    min_n: u32,
-) -> Result<String, DeriveError> {
-    Ok(derive_tables(rows, hand, min_n)?.esco_words)
-}
-
-/// The word table and the sub-word model, from ESCO rows.
+/// The word table (TSV text with its header) and the sub-word model, from ESCO
+/// rows. `min_n` drops words seen in fewer occupations.
 pub fn derive_tables<'a>(
     rows: impl IntoIterator<Item = EscoRow<'a>>,
     hand: Sources,
@@ -628,7 +619,9 @@ mod tests {
                 concept: "b",
             },
         ];
-        let text = derive_esco_words(rows, Sources::EMBEDDED, 1).expect("derives");
+        let text = derive_tables(rows, Sources::EMBEDDED, 1)
+            .expect("derives")
+            .esco_words;
         let line = text
             .lines()
             .find(|l| l.starts_with("rohkaffee\t"))
@@ -655,7 +648,9 @@ mod tests {
         // the same input gives the same table
         assert_eq!(
             text,
-            derive_esco_words(rows, Sources::EMBEDDED, 1).expect("derives")
+            derive_tables(rows, Sources::EMBEDDED, 1)
+                .expect("derives")
+                .esco_words
         );
     }
 }

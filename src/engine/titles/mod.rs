@@ -1,4 +1,4 @@
-//! Job title → function × seniority (`docs/titles-taxonomy.md`).
+//! Job title → function × seniority (`docs/spec/titles-taxonomy.md`).
 //!
 //! Pure and allocation-free on the hot path: a title is normalised into a
 //! stack buffer ([`normalise`]), its words matched against the lexicons of

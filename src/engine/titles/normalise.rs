@@ -17,7 +17,8 @@ pub(crate) const MAX_TOKENS: usize = 40;
 /// At most this many parts (A & B | C …); the rest joins the last one.
 pub(crate) const MAX_PARTS: u8 = 8;
 
-/// Token flag: the word comes after "bij / at / bei / chez" (rule 2).
+/// Token flag: the word belongs to the employer: after "bij / at / bei / chez", or in a
+/// comma part holding a legal form (rule 2).
 pub(crate) const T_EMPLOYER: u8 = 1;
 /// Token flag: the first half of a split compound.
 pub(crate) const T_PREFIX: u8 = 2;

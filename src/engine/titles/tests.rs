@@ -1,5 +1,5 @@
 //! Unit tests of the labelling conventions (rule numbers of
-//! `docs/titles-taxonomy.md` §5), their traps, and the lexicon files.
+//! `docs/spec/titles-taxonomy.md` §5), their traps, and the lexicon files.
 
 use super::*;
 use crate::engine::taxonomy::{Function as F, Seniority as S};
