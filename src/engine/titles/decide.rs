@@ -294,7 +294,7 @@ impl<'a> Decider<'a> {
         // function, such a part that names no department we know is the
         // employer ("Bestuurder, AZ Sint-Jan", "Store Manager, Tesco Extra"):
         // it never overrides the title (rule 2).
-        let mut prev: Option<(u8, bool, bool)> = None;
+        let mut prev: Option<(u8, bool, Option<bool>)> = None;
         let mut i = 0;
         while i < self.n {
             let part = self.items[i].part;
@@ -306,7 +306,12 @@ impl<'a> Decider<'a> {
                 Kind::Hand(e) => Some(&lex.hand[e as usize]),
                 Kind::Derived(_) | Kind::Unknown => None,
             });
-            let (mut ranked, mut hand_names, mut titled) = (false, false, false);
+            let (mut ranked, mut hand_names) = (false, false);
+            // Some(needs_name): the part holds a title that a trailing employer
+            // cannot override; a director, VP or head takes a function after a
+            // comma too ("Director, Sustainability"), so for it only a part
+            // holding a name (a word no table knows) is the employer.
+            let mut titled: Option<bool> = None;
             for e in entries {
                 let r = e.role;
                 ranked |= r.is_rank_noun() || matches!(r, Role::Senior | Role::Junior | Role::Step);
@@ -316,12 +321,17 @@ impl<'a> Decider<'a> {
                 );
                 // a board or top-management title, or a person noun that
                 // names its own function ("HR Business Partner", "Store Manager")
-                titled |= r.is_rank_noun()
+                if r.is_rank_noun()
                     && (e.has(F_MGMT)
                         || (!e.has(F_WEAK)
                             && e.function.is_some_and(|f| {
                                 !matches!(f, Function::Executive | Function::Other)
-                            })));
+                            })))
+                {
+                    let needs_name =
+                        matches!(r, Role::Director | Role::Vp | Role::Head | Role::Chief);
+                    titled = Some(titled.map_or(needs_name, |n| n && needs_name));
+                }
             }
             let names = hand_names
                 || self.items[i..end]
@@ -329,7 +339,13 @@ impl<'a> Decider<'a> {
                     .any(|it| matches!(it.kind, Kind::Derived(_)));
             match prev {
                 Some((p, false, prev_titled)) if !ranked && !self.items[i].employer => {
-                    let employer = prev_titled && !hand_names;
+                    let employer = !hand_names
+                        && prev_titled.is_some_and(|needs_name| {
+                            !needs_name
+                                || self.items[i..end]
+                                    .iter()
+                                    .any(|it| matches!(it.kind, Kind::Unknown))
+                        });
                     for it in &mut self.items[i..end] {
                         it.part = p;
                         it.employer |= employer;

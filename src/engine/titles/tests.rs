@@ -164,6 +164,15 @@ fn rule_02_trailing_employer() {
         F::Hr,
         S::SeniorSpecialist,
     );
+    // after a director, only a part holding a name is the employer: a domain
+    // word is the function it directs (rule 6)
+    check(
+        "Director, Vandersanden Group",
+        "en",
+        F::Executive,
+        S::CLevel,
+    );
+    rank("Director, Sustainability", "en", S::VpDirector);
     // a department after the comma still names the function (rule 1)
     check(
         "Director, Product Management",
