@@ -794,6 +794,11 @@ impl Lexicon {
         self.entries(first).any(|e| e.role == role)
     }
 
+    /// Whether any entry of a word is a person noun (a rank word of some kind).
+    pub(crate) fn any_rank_noun(&self, first: u32) -> bool {
+        self.entries(first).any(|e| e.role.is_rank_noun())
+    }
+
     /// Whether any entry of a word has the flag.
     pub(crate) fn any_flag(&self, first: u32, flag: u16) -> bool {
         self.entries(first).any(|e| e.flags & flag != 0)

@@ -331,14 +331,25 @@ impl Norm {
                 return;
             }
             // "Geschäftsführer, Müller Logistik GmbH": the part a legal form
-            // stands in is the employer, from its first word on.
-            if w.hand != NONE && self.part > 0 && !self.employer && lex.any_flag(w.hand, F_LEGAL) {
-                for t in &mut self.toks[..self.ntok] {
-                    if t.part == self.part {
-                        t.flags |= T_EMPLOYER;
+            // stands in is the employer, after its last person noun
+            // ("DGA Janssen Installatietechniek B.V."), else from its first
+            // word on.
+            if w.hand != NONE && !self.employer && lex.any_flag(w.hand, F_LEGAL) {
+                let part = self.part;
+                let toks = &mut self.toks[..self.ntok];
+                let from = toks.iter().rposition(|t| {
+                    t.part == part
+                        && t.word != NONE
+                        && lex.any_rank_noun(lex.words[t.word as usize].hand)
+                });
+                if part > 0 || from.is_some() {
+                    for t in &mut toks[from.map_or(0, |k| k + 1)..] {
+                        if t.part == part {
+                            t.flags |= T_EMPLOYER;
+                        }
                     }
+                    self.employer = true;
                 }
-                self.employer = true;
             }
             self.push_tok(start, end, wi, 0);
             return;

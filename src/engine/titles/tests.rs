@@ -173,6 +173,19 @@ fn rule_02_trailing_employer() {
         S::CLevel,
     );
     rank("Director, Sustainability", "en", S::VpDirector);
+    // a legal form without a comma: the employer runs from the last person noun
+    check(
+        "DGA Janssen Installatietechniek BV",
+        "nl",
+        F::Executive,
+        S::Owner,
+    );
+    check(
+        "Vertriebsleiter Müller GmbH",
+        "de",
+        F::Sales,
+        S::HeadManager,
+    );
     // a department after the comma still names the function (rule 1)
     check(
         "Director, Product Management",
