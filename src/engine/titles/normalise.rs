@@ -316,6 +316,30 @@ impl Norm {
             self.drop_current(start);
             return;
         }
+        // "B.V.", "S.A.S.": a legal form written with dots arrives a letter at
+        // a time; a letter that completes one joins the letters before it.
+        if end - start == 1
+            && let Some(p) = self.ntok.checked_sub(1).map(|k| self.toks[k])
+            && p.part == self.part
+            && p.end as usize + 1 == start
+            && p.end - p.start <= 2
+        {
+            let mut joined = [0u8; 4];
+            let n = (p.end - p.start) as usize;
+            joined[..n].copy_from_slice(&self.buf[p.start as usize..p.end as usize]);
+            joined[n] = self.buf[start];
+            if lex
+                .word(&joined[..=n])
+                .is_some_and(|(_, w)| w.hand != NONE && lex.any_flag(w.hand, F_LEGAL))
+            {
+                self.buf[p.end as usize] = self.buf[start];
+                self.len = p.end as usize + 1;
+                self.ntok -= 1;
+                self.cur = Some(p.start as usize);
+                // (once: the joined word is longer than one letter)
+                return self.end_token(lex);
+            }
+        }
         let found = lex.word(&self.buf[start..end]);
         if let Some((wi, w)) = found
             && w.hand_known()

@@ -180,6 +180,13 @@ fn rule_02_trailing_employer() {
         F::Executive,
         S::Owner,
     );
+    // … written with dots too
+    check(
+        "Directeur, Van Dijk Bouw B.V.",
+        "nl",
+        F::Executive,
+        S::CLevel,
+    );
     check(
         "Vertriebsleiter Müller GmbH",
         "de",
