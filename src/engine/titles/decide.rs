@@ -321,13 +321,7 @@ impl<'a> Decider<'a> {
                 );
                 // a board or top-management title, or a person noun that
                 // names its own function ("HR Business Partner", "Store Manager")
-                if r.is_rank_noun()
-                    && (e.has(F_MGMT)
-                        || (!e.has(F_WEAK)
-                            && e.function.is_some_and(|f| {
-                                !matches!(f, Function::Executive | Function::Other)
-                            })))
-                {
+                if r.is_rank_noun() && (e.has(F_MGMT) || (!e.has(F_WEAK) && e.names_function())) {
                     let needs_name =
                         matches!(r, Role::Director | Role::Vp | Role::Head | Role::Chief);
                     titled = Some(titled.map_or(needs_name, |n| n && needs_name));
@@ -566,9 +560,7 @@ impl<'a> Decider<'a> {
                         let e = &self.lex.hand[e as usize];
                         matches!(e.role, Role::Dept | Role::Workobj | Role::Division)
                             || (e.role == Role::Rank
-                                && e.function.is_some_and(|f| {
-                                    !matches!(f, Function::Executive | Function::Other)
-                                })
+                                && e.names_function()
                                 && e.rank.is_some_and(|r| r >= Seniority::SeniorSpecialist))
                     }
                 }
@@ -634,6 +626,15 @@ impl<'a> Decider<'a> {
             v.domain += u8::from(matches!(it.kind, Kind::Unknown));
         }
         v
+    }
+
+    /// The management body named in the part (directie, board), whose rank
+    /// and standing its member takes (rule 13).
+    fn body(&self, items: &[Item]) -> Option<&'a super::lexicon::Entry> {
+        items
+            .iter()
+            .filter_map(|o| self.entry(o))
+            .find(|b| b.role == Role::Body)
     }
 
     fn has_role(&self, items: &[Item], role: Role) -> bool {
@@ -753,9 +754,7 @@ impl<'a> Decider<'a> {
                         } else if self.names_function(items, j)
                             // "X Director" that names its function itself
                             // ("Creative Director"): rule 6.
-                            || e.function.is_some_and(|f| {
-                                !matches!(f, Function::Executive | Function::Other)
-                            })
+                            || e.names_function()
                         {
                             Some(Seniority::VpDirector)
                         } else {
@@ -849,13 +848,7 @@ impl<'a> Decider<'a> {
                             .any(|r| r.is_managing() || r == Role::Coord);
                         if before_noun { None } else { e.rank }
                     }
-                    Role::Member => {
-                        let body = items
-                            .iter()
-                            .filter_map(|o| self.entry(o))
-                            .find(|b| b.role == Role::Body);
-                        body.and_then(|b| b.rank)
-                    }
+                    Role::Member => self.body(items).and_then(|b| b.rank),
                     Role::Chief => {
                         let officer = items[j + 1..]
                             .iter()
@@ -946,16 +939,8 @@ impl<'a> Decider<'a> {
             out.rank_word = e.key;
             out.rank_src = RankSrc::Hand;
             // a member of a board is a board title (rule 2)
-            let body = (e.role == Role::Member)
-                .then(|| {
-                    items
-                        .iter()
-                        .filter_map(|o| self.entry(o))
-                        .find(|b| b.role == Role::Body)
-                })
-                .flatten();
-            out.mgmt =
-                (e.has(F_MGMT) || body.is_some_and(|b| b.has(F_MGMT))) && !self.not_bare(items, j);
+            let board = e.role == Role::Member && self.body(items).is_some_and(|b| b.has(F_MGMT));
+            out.mgmt = (e.has(F_MGMT) || board) && !self.not_bare(items, j);
             out.professional = matches!(e.role, Role::Partner)
                 || (best == Some(Seniority::SeniorSpecialist) && !e.has(F_MGMT));
         }
@@ -1160,8 +1145,7 @@ impl<'a> Decider<'a> {
                 .find(|e| {
                     e.role == Role::Rank
                         && e.rank.is_some_and(|r| r > Seniority::VpDirector)
-                        && e.function
-                            .is_some_and(|f| !matches!(f, Function::Executive | Function::Other))
+                        && e.names_function()
                 });
             return Some(match f {
                 Some(e) => (e.function.expect("checked"), FnSrc::Noun, e.key),
@@ -1176,10 +1160,6 @@ impl<'a> Decider<'a> {
                 }
             });
         }
-        let useful = |e: &super::lexicon::Entry| {
-            e.function
-                .is_some_and(|f| !matches!(f, Function::Executive | Function::Other))
-        };
         // A generic occupation noun (technician, designer) yields to what the
         // other words say (KfZ-Technikerin, Glücksspieldesigner).
         let weak_noun_yields = |e: &super::lexicon::Entry| {
@@ -1187,8 +1167,8 @@ impl<'a> Decider<'a> {
                 && derived_best
                     .is_some_and(|(f, _, s)| s >= 0.5 && (f != Function::Other || s >= 0.75))
         };
-        if let Some(e) =
-            winner_e.filter(|e| useful(e) && e.role != Role::Partner && !weak_noun_yields(e))
+        if let Some(e) = winner_e
+            .filter(|e| e.names_function() && e.role != Role::Partner && !weak_noun_yields(e))
         {
             return Some((e.function.expect("checked"), FnSrc::Noun, e.key));
         }
@@ -1198,7 +1178,7 @@ impl<'a> Decider<'a> {
             .find(|e| {
                 e.role.is_rank_noun()
                     && !matches!(e.role, Role::Partner | Role::Body | Role::Support)
-                    && useful(e)
+                    && e.names_function()
                     && !weak_noun_yields(e)
             })
         {

@@ -121,7 +121,6 @@ impl Role {
         })
     }
 
-    /// A noun that carries a rank of its own (or decides one).
     /// A noun that heads people or a unit: what an "Assistant" before it
     /// steps down from, and what a "Partner" before it is managed by.
     pub(crate) fn is_managing(self) -> bool {
@@ -131,6 +130,7 @@ impl Role {
         )
     }
 
+    /// A noun that carries a rank of its own (or decides one).
     pub(crate) fn is_rank_noun(self) -> bool {
         matches!(
             self,
@@ -199,6 +199,12 @@ pub(crate) struct Entry {
 impl Entry {
     pub(crate) fn has(&self, flag: u16) -> bool {
         self.flags & flag != 0
+    }
+
+    /// Whether the entry names a department's function (not executive or other).
+    pub(crate) fn names_function(&self) -> bool {
+        self.function
+            .is_some_and(|f| !matches!(f, Function::Executive | Function::Other))
     }
 }
 

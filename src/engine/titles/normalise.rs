@@ -330,7 +330,7 @@ impl Norm {
             joined[n] = self.buf[start];
             if lex
                 .word(&joined[..=n])
-                .is_some_and(|(_, w)| w.hand != NONE && lex.any_flag(w.hand, F_LEGAL))
+                .is_some_and(|(_, w)| lex.any_flag(w.hand, F_LEGAL))
             {
                 self.buf[p.end as usize] = self.buf[start];
                 self.len = p.end as usize + 1;
@@ -358,7 +358,7 @@ impl Norm {
             // stands in is the employer, after its last person noun
             // ("DGA Janssen Installatietechniek B.V."), else from its first
             // word on.
-            if w.hand != NONE && !self.employer && lex.any_flag(w.hand, F_LEGAL) {
+            if !self.employer && lex.any_flag(w.hand, F_LEGAL) {
                 let part = self.part;
                 let toks = &mut self.toks[..self.ntok];
                 let from = toks.iter().rposition(|t| {
